@@ -1,0 +1,66 @@
+#!/bin/sh
+# guarded-install lifecycle-script shell. npm runs every lifecycle script as
+#   <this file> -c '<script>'
+# We record who the script belongs to (from npm's environment), then run it in
+# the user's shell under the tracer. `strace -DD` makes the tracer a detached
+# grandchild, so this process becomes the script's shell itself: npm gets the
+# script's own exit status when it ends, while detached descendants stay traced.
+
+user_shell=${GUARDED_INSTALL_USER_SHELL:-/bin/sh}
+run_dir=$GUARDED_INSTALL_RUN_DIR
+
+# Outside a supervised install: behave like the plain shell.
+if [ -z "$run_dir" ] || [ ! -d "$run_dir" ]; then exec "$user_shell" "$@"; fi
+
+# Already inside a traced script (a nested `npm run`): the outer tracer sees us.
+if [ "$GUARDED_INSTALL_TRACER" = strace ] && [ -r /proc/self/status ]; then
+  while read -r key value; do
+    if [ "$key" = "TracerPid:" ]; then
+      [ "$value" != 0 ] && exec "$user_shell" "$@"
+      break
+    fi
+  done < /proc/self/status
+fi
+
+# Reserve a unique id (a pid can be reused within one long install).
+id=$$
+n=0
+while ! (set -C; : > "$run_dir/$id.meta") 2>/dev/null; do
+  n=$((n + 1))
+  id="$$-$n"
+  if [ "$n" -gt 100 ]; then
+    echo "guarded-install: cannot record lifecycle script in $run_dir; refusing to run it unobserved" >&2
+    exit 126
+  fi
+done
+
+command=
+[ "$1" = "-c" ] && command=$2
+printf '%s\0' "pid=$$" "name=$npm_package_name" "version=$npm_package_version" \
+  "event=$npm_lifecycle_event" "json=$npm_package_json" "cwd=$PWD" \
+  "shell=$user_shell" "command=$command" > "$run_dir/$id.meta"
+
+case "$GUARDED_INSTALL_TRACER" in
+  strace)
+    set -f # the syscall list holds '?', which must not glob
+    # shellcheck disable=SC2086
+    exec "$GUARDED_INSTALL_STRACE" $GUARDED_INSTALL_STRACE_ARGS -o "$run_dir/$id.trace" -- "$user_shell" "$@"
+    ;;
+  *)
+    # No tracer: still record start and end, so the report names every script.
+    exec 3<&0
+    "$user_shell" "$@" <&3 3<&- &
+    child=$!
+    trap 'kill -TERM $child 2>/dev/null' TERM
+    trap 'kill -INT $child 2>/dev/null' INT
+    trap 'kill -HUP $child 2>/dev/null' HUP
+    wait $child
+    code=$?
+    while kill -0 $child 2>/dev/null; do
+      wait $child
+      code=$?
+    done
+    printf '%s\0' "code=$code" > "$run_dir/$id.end"
+    exit $code
+    ;;
+esac

@@ -1,0 +1,32 @@
+// Every error we raise on purpose carries the exit code of the CLI contract
+// (PRODUCT.md §5); the CLI prints it in one place.
+export const EXIT = {
+  pass: 0,
+  usage: 2,
+  blocked: 3,
+} as const;
+
+export class GuardedInstallError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+// Bad flags, bad values, bad paths.
+export class UsageError extends GuardedInstallError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, EXIT.usage, options);
+  }
+}
+
+// A required tracer cannot run here (--require-tracer).
+export class TracerUnavailableError extends GuardedInstallError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, EXIT.usage, options);
+  }
+}

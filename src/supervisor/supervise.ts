@@ -1,0 +1,164 @@
+// Runs npm under supervision: every lifecycle script goes through our shim (npm's
+// `script-shell`), is traced, and reports into a private run directory that we
+// follow live. The npm tree is polled for anything running outside a shim.
+import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildEvent, scriptAttribution, UNATTRIBUTED } from '../events/build.js';
+import type { GuardedEvent, LifecycleScript, ProcessRef } from '../events/types.js';
+import { straceArgs } from '../tracers/strace/command.js';
+import { isAlive, killOurs, sleep } from './cleanup.js';
+import { spawnNpm, type NpmExit, type NpmOutput } from './npm.js';
+import { TraceCollector } from './trace-collector.js';
+import { TreeWatch, type OutsideProcess } from './tree-watch.js';
+import { detectUserShell, type UserShell } from './user-shell.js';
+
+export const SHIM_PATH = fileURLToPath(new URL('../../shim/script-shell.sh', import.meta.url));
+
+export type TracerChoice = { name: 'strace'; path: string } | { name: 'none' };
+
+export interface SuperviseOptions {
+  cwd: string;
+  npmArgs: string[];
+  tracer: TracerChoice;
+  env: NodeJS.ProcessEnv;
+  output: NpmOutput;
+  onEvent: (event: GuardedEvent) => void;
+  treePollMs?: number;
+  keepRunDir?: boolean;
+}
+
+export interface OutlivedProcess {
+  script: LifecycleScript;
+  process: ProcessRef;
+  killed: boolean;
+}
+
+export interface SupervisedRun {
+  scripts: LifecycleScript[];
+  npm: NpmExit;
+  outlived: OutlivedProcess[];
+  outside: OutsideProcess[];
+  userShell: UserShell;
+  runDir: string;
+  interruptedBy?: NodeJS.Signals;
+}
+
+export interface Supervision {
+  done: Promise<SupervisedRun>;
+  // forward a signal we received to npm (and through it, to the scripts)
+  interrupt: (signal: NodeJS.Signals) => void;
+}
+
+// How long npm gets to end its scripts after a forwarded signal before SIGKILL.
+const INTERRUPT_GRACE_MS = 10_000;
+// How long traces get to report the end of processes we killed.
+const DRAIN_MS = 2_000;
+
+export function assertShimExecutable(): void {
+  accessSync(SHIM_PATH, constants.X_OK);
+}
+
+function npmEnv(base: NodeJS.ProcessEnv, runDir: string, tracer: TracerChoice, userShell: string | undefined): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(base)) {
+    // our script-shell must win over any the user set in the environment
+    if (k.toLowerCase() !== 'npm_config_script_shell' && !k.startsWith('GUARDED_INSTALL_')) env[k] = v;
+  }
+  env.npm_config_script_shell = SHIM_PATH;
+  env.GUARDED_INSTALL_RUN_DIR = runDir;
+  env.GUARDED_INSTALL_TRACER = tracer.name;
+  if (userShell) env.GUARDED_INSTALL_USER_SHELL = userShell;
+  if (tracer.name === 'strace') {
+    env.GUARDED_INSTALL_STRACE = tracer.path;
+    env.GUARDED_INSTALL_STRACE_ARGS = straceArgs().join(' ');
+  }
+  return env;
+}
+
+export function supervise(options: SuperviseOptions): Supervision {
+  const runDir = mkdtempSync(join(options.env.TMPDIR ?? tmpdir(), 'guarded-install-'));
+  let npmKill: ((signal: NodeJS.Signals) => void) | undefined;
+  let interruptedBy: NodeJS.Signals | undefined;
+  let escalation: NodeJS.Timeout | undefined;
+
+  const interrupt = (signal: NodeJS.Signals): void => {
+    interruptedBy ??= signal;
+    npmKill?.(signal);
+    escalation ??= setTimeout(() => npmKill?.('SIGKILL'), INTERRUPT_GRACE_MS);
+  };
+
+  const done = (async (): Promise<SupervisedRun> => {
+    const userShell = await detectUserShell(options.cwd, options.npmArgs, options.env);
+    const collector = new TraceCollector(runDir, options.tracer.name, options.onEvent);
+    const outside: OutsideProcess[] = [];
+    collector.start();
+    const npm = spawnNpm(userShell.npmArgs, options.cwd, npmEnv(options.env, runDir, options.tracer, userShell.shell), options.output);
+    npmKill = npm.kill;
+    if (interruptedBy) npm.kill(interruptedBy);
+
+    const scriptRoots = (): Set<number> => new Set(collector.scripts().map((s) => s.shimPid));
+    let roots = scriptRoots();
+    const watch = npm.pid === undefined ? undefined : new TreeWatch({
+      rootPid: npm.pid,
+      intervalMs: options.treePollMs ?? 500,
+      scriptsAreTraced: options.tracer.name === 'strace',
+      isScriptRoot: (pid) => roots.has(pid) || (roots = scriptRoots()).has(pid),
+      onOutside: (proc) => {
+        outside.push(proc);
+        options.onEvent(buildEvent({
+          kind: 'process-outside-script',
+          ts: proc.seenAt,
+          process: { pid: proc.pid, parent: { pid: proc.ppid }, args: proc.args, ...(proc.cwd ? { working_directory: proc.cwd } : {}) },
+        }, UNATTRIBUTED));
+      },
+    });
+    watch?.start();
+
+    const npmExit = await npm.done;
+    if (escalation) clearTimeout(escalation);
+    watch?.stop();
+
+    const outlived = await endLeftovers(collector, runDir, options.onEvent);
+    collector.finish();
+    if (!options.keepRunDir) rmSync(runDir, { recursive: true, force: true });
+    return {
+      scripts: collector.scripts(),
+      npm: npmExit,
+      outlived,
+      outside,
+      userShell,
+      runDir,
+      ...(interruptedBy ? { interruptedBy } : {}),
+    };
+  })();
+
+  return { done, interrupt };
+}
+
+// Processes a script started that are still running now that npm is done
+// (daemons, detached or setsid'd children): report and end them.
+async function endLeftovers(collector: TraceCollector, runDir: string, emit: (e: GuardedEvent) => void): Promise<OutlivedProcess[]> {
+  collector.scan();
+  const live = collector.liveProcesses().filter(({ process }) => isAlive(process.pid));
+  if (live.length === 0) return [];
+  const killed = new Set(killOurs(live.map(({ process }) => process.pid), runDir));
+  const outlived = live.map(({ script, process }) => ({ script, process, killed: killed.has(process.pid) }));
+  for (const { script, process, killed: wasKilled } of outlived) {
+    emit(buildEvent({
+      kind: 'process-outlived-install',
+      ts: Date.now(),
+      process,
+      outcome_action: wasKilled ? 'killed' : isAlive(process.pid) ? 'left-running' : 'gone',
+    }, scriptAttribution(script, [])));
+  }
+  // let the tracers write the deaths before we stop reading
+  const deadline = Date.now() + DRAIN_MS;
+  while (Date.now() < deadline) {
+    collector.scan();
+    if (!collector.liveProcesses().some(({ process }) => killed.has(process.pid))) break;
+    await sleep(25);
+  }
+  return outlived;
+}

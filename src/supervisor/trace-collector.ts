@@ -1,0 +1,196 @@
+// Follows the run directory the shims write into: one `<id>.meta` per lifecycle
+// script (its identity), `<id>.trace` (strace output, streamed as it is written)
+// and, without a tracer, `<id>.end`. Turns it all into events, live.
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, watch, type FSWatcher } from 'node:fs';
+import { join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import { buildEvent, scriptAttribution } from '../events/build.js';
+import type { GuardedEvent, LifecycleScript, ProcessRef, TracerName } from '../events/types.js';
+import { StraceAssembler } from '../tracers/strace/assembler.js';
+
+interface Tail {
+  script: LifecycleScript;
+  assembler: StraceAssembler;
+  fd: number;
+  offset: number;
+  decoder: StringDecoder;
+  partial: string;
+}
+
+const META_FIELDS = ['pid', 'name', 'version', 'event', 'json', 'cwd', 'shell', 'command'] as const;
+const CHUNK = 1 << 16;
+// Safety net under fs.watch: inotify may coalesce, never lose, but a sweep is cheap.
+const SWEEP_MS = 100;
+
+export function parseMeta(id: string, raw: string, startedAt: number): LifecycleScript | undefined {
+  const parts = raw.split('\0');
+  if (parts.length < META_FIELDS.length + 1) return undefined; // still being written
+  const fields = new Map<string, string>();
+  for (const part of parts) {
+    const eq = part.indexOf('=');
+    if (eq > 0) fields.set(part.slice(0, eq), part.slice(eq + 1));
+  }
+  if (!META_FIELDS.every((k) => fields.has(k))) return undefined;
+  return {
+    id,
+    name: fields.get('name') ?? '',
+    version: fields.get('version') ?? '',
+    event: fields.get('event') ?? '',
+    packageJson: fields.get('json') ?? '',
+    path: fields.get('cwd') ?? '',
+    command: fields.get('command') ?? '',
+    shell: fields.get('shell') ?? '',
+    shimPid: Number(fields.get('pid')),
+    startedAt,
+  };
+}
+
+export class TraceCollector {
+  private readonly tails = new Map<string, Tail>();
+  private readonly scriptsById = new Map<string, LifecycleScript>();
+  private readonly ended = new Set<string>();
+  private watcher: FSWatcher | undefined;
+  private sweep: NodeJS.Timeout | undefined;
+  private readonly pendingIds = new Set<string>();
+
+  constructor(
+    private readonly runDir: string,
+    private readonly tracer: TracerName,
+    private readonly emit: (event: GuardedEvent) => void,
+  ) {}
+
+  start(): void {
+    this.watcher = watch(this.runDir, (_type, filename) => {
+      if (filename) this.onFile(filename.toString());
+    });
+    this.watcher.on('error', () => this.scan());
+    this.sweep = setInterval(() => this.scan(), SWEEP_MS);
+    this.sweep.unref();
+  }
+
+  scripts(): LifecycleScript[] {
+    return [...this.scriptsById.values()];
+  }
+
+  liveProcesses(): Array<{ script: LifecycleScript; process: ProcessRef }> {
+    const out: Array<{ script: LifecycleScript; process: ProcessRef }> = [];
+    for (const tail of this.tails.values()) for (const process of tail.assembler.liveProcesses()) out.push({ script: tail.script, process });
+    return out;
+  }
+
+  // Read everything written so far.
+  scan(): void {
+    let names: string[];
+    try {
+      names = readdirSync(this.runDir);
+    } catch {
+      return;
+    }
+    for (const name of names) this.onFile(name);
+    for (const tail of this.tails.values()) this.readTail(tail);
+  }
+
+  finish(): void {
+    this.scan();
+    this.watcher?.close();
+    if (this.sweep) clearInterval(this.sweep);
+    for (const tail of this.tails.values()) {
+      if (tail.partial) tail.assembler.pushLine(tail.partial);
+      tail.partial = '';
+      tail.assembler.finish();
+      closeSync(tail.fd);
+    }
+    this.tails.clear();
+  }
+
+  private onFile(name: string): void {
+    const dot = name.lastIndexOf('.');
+    if (dot <= 0) return;
+    const id = name.slice(0, dot);
+    const ext = name.slice(dot + 1);
+    if (ext === 'trace') {
+      const tail = this.tails.get(id) ?? this.openTail(id);
+      if (tail) this.readTail(tail);
+    } else if (ext === 'meta' && this.tracer !== 'strace') {
+      this.onUntracedMeta(id);
+    } else if (ext === 'end') {
+      this.onUntracedEnd(id);
+    }
+  }
+
+  private readMeta(id: string): LifecycleScript | undefined {
+    const known = this.scriptsById.get(id);
+    if (known) return known;
+    try {
+      const script = parseMeta(id, readFileSync(join(this.runDir, `${id}.meta`), 'utf8'), Date.now());
+      if (script) this.scriptsById.set(id, script);
+      return script;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private openTail(id: string): Tail | undefined {
+    const script = this.readMeta(id);
+    if (!script) return undefined;
+    let fd: number;
+    try {
+      fd = openSync(join(this.runDir, `${id}.trace`), 'r');
+    } catch {
+      return undefined;
+    }
+    const tail: Tail = { script, assembler: new StraceAssembler(script, this.emit), fd, offset: 0, decoder: new StringDecoder('utf8'), partial: '' };
+    this.tails.set(id, tail);
+    return tail;
+  }
+
+  private readTail(tail: Tail): void {
+    const buf = Buffer.allocUnsafe(CHUNK);
+    for (;;) {
+      const n = readSync(tail.fd, buf, 0, CHUNK, tail.offset);
+      if (n <= 0) return;
+      tail.offset += n;
+      const text = tail.partial + tail.decoder.write(buf.subarray(0, n));
+      const lines = text.split('\n');
+      tail.partial = lines.pop() ?? '';
+      for (const line of lines) tail.assembler.pushLine(line);
+      if (tail.assembler.scriptEnded && tail.script.exitCode === undefined) this.markEnded(tail);
+    }
+  }
+
+  private markEnded(tail: Tail): void {
+    const end = tail.assembler.rootExit;
+    if (end) {
+      tail.script.exitCode = end.code;
+      tail.script.endedAt = end.ts;
+    }
+    if (tail.assembler.rootStart !== undefined) tail.script.startedAt = tail.assembler.rootStart;
+  }
+
+  // Without a tracer the shim still reports start and end of each script.
+  private onUntracedMeta(id: string): void {
+    if (this.pendingIds.has(id) || this.scriptsById.has(id)) return;
+    const script = this.readMeta(id);
+    if (!script) return;
+    this.pendingIds.add(id);
+    this.emit(buildEvent({
+      kind: 'script-start',
+      ts: script.startedAt,
+      process: { pid: script.shimPid, working_directory: script.path, args: [script.shell, '-c', script.command] },
+      npm_script: { command: script.command, shell: script.shell },
+    }, scriptAttribution(script, [])));
+  }
+
+  private onUntracedEnd(id: string): void {
+    if (this.ended.has(id)) return;
+    const script = this.readMeta(id);
+    const path = join(this.runDir, `${id}.end`);
+    if (!script || !existsSync(path)) return;
+    const code = /code=(\d+)/.exec(readFileSync(path, 'utf8'))?.[1];
+    if (code === undefined) return;
+    this.ended.add(id);
+    script.exitCode = Number(code);
+    script.endedAt = Date.now();
+    this.emit(buildEvent({ kind: 'script-end', ts: script.endedAt, process: { pid: script.shimPid, exit_code: script.exitCode } }, scriptAttribution(script, [])));
+  }
+}

@@ -1,0 +1,411 @@
+// Turns the parsed strace lines of one lifecycle script into normalized events.
+// Keeps the state strace output leaves implicit: which tid belongs to which
+// process, who forked whom, each process's cwd, and calls split across lines.
+import { basename, isAbsolute, resolve } from 'node:path';
+import { buildEvent, scriptAttribution, type EventInput } from '../../events/build.js';
+import { isSensitivePath } from '../../events/sensitive-paths.js';
+import type { GuardedEvent, LifecycleScript, ProcessRef } from '../../events/types.js';
+import { decodeStringArg, decodeStringArray, decodeStringBytes, parseStraceLine, splitArgs, splitDecoration, type StraceLine } from './line.js';
+import { parseDnsQuestion, parseSocketDecoration, parseSockaddr, type SocketAddress } from './sockaddr.js';
+
+interface Proc {
+  pid: number;
+  ppid?: number;
+  executable?: string;
+  args?: string[];
+  cwd: string;
+  startedAt: number;
+  alive: boolean;
+}
+
+interface Call {
+  tid: number;
+  ts: number;
+  name: string;
+  args: string[];
+  ret: string;
+  errno?: string;
+}
+
+const FORKS = new Set(['clone', 'clone3', 'fork', 'vfork']);
+const WRITE_FLAGS = ['O_WRONLY', 'O_RDWR', 'O_CREAT', 'O_TRUNC', 'O_APPEND', 'O_TMPFILE'];
+const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGILL: 4, SIGABRT: 6, SIGBUS: 7, SIGFPE: 8, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15 };
+// How many lines of a not-yet-linked child we hold before giving up on its parent.
+const MAX_ORPHAN_LINES = 256;
+
+export interface AssemblerStats {
+  lines: number;
+  unparsed: number;
+  events: number;
+}
+
+export class StraceAssembler {
+  readonly stats: AssemblerStats = { lines: 0, unparsed: 0, events: 0 };
+  private readonly procs = new Map<number, Proc>();
+  private readonly threadOwner = new Map<number, number>();
+  private readonly unfinished = new Map<number, { name: string; args: string; ts: number }>();
+  private readonly pendingForks = new Map<number, boolean>(); // tid -> forking a thread?
+  private readonly orphans = new Map<number, StraceLine[]>();
+  private readonly udpSeen = new Set<string>();
+  private rootPid: number | undefined;
+  private rootEnded = false;
+  // when the script's shell started, and how it ended (what npm saw)
+  rootStart: number | undefined;
+  rootExit: { code: number; ts: number } | undefined;
+
+  constructor(
+    private readonly script: LifecycleScript,
+    private readonly emit: (event: GuardedEvent) => void,
+  ) {}
+
+  get scriptEnded(): boolean {
+    return this.rootEnded;
+  }
+
+  // Processes of this script's tree that have not exited (per the trace so far).
+  liveProcesses(): ProcessRef[] {
+    return [...this.procs.values()].filter((p) => p.alive).map((p) => this.ref(p));
+  }
+
+  pushLine(text: string): void {
+    this.stats.lines++;
+    const line = parseStraceLine(text);
+    if (line.type === 'unparsed') {
+      if (text.trim() !== '') this.stats.unparsed++;
+      return;
+    }
+    this.handle(line);
+  }
+
+  // End of trace: release anything still waiting for a parent.
+  finish(): void {
+    for (const [tid, lines] of this.orphans) {
+      this.orphans.delete(tid);
+      this.adopt(tid, this.rootPid, false, lines[0] && 'ts' in lines[0] ? lines[0].ts : Date.now());
+      for (const line of lines) this.handle(line as Exclude<StraceLine, { type: 'unparsed' }>);
+    }
+  }
+
+  private handle(line: Exclude<StraceLine, { type: 'unparsed' }>): void {
+    if (line.type === 'signal') return;
+    const tid = line.pid;
+    if (this.rootPid === undefined) {
+      this.rootPid = tid;
+      this.rootStart = line.ts;
+      this.procs.set(tid, { pid: tid, cwd: this.script.path, startedAt: line.ts, alive: true });
+      this.emit(buildEvent({
+        kind: 'script-start',
+        ts: line.ts,
+        process: { pid: tid, working_directory: this.script.path, args: [this.script.shell, '-c', this.script.command] },
+        npm_script: { command: this.script.command, shell: this.script.shell },
+      }, scriptAttribution(this.script, [])));
+    } else if (!this.procs.has(tid) && !this.threadOwner.has(tid)) {
+      // A child whose parent's clone() has not returned yet: hold its lines.
+      if (this.pendingForks.size > 0 && (this.orphans.get(tid)?.length ?? 0) < MAX_ORPHAN_LINES) {
+        const queue = this.orphans.get(tid) ?? [];
+        queue.push(line);
+        this.orphans.set(tid, queue);
+        return;
+      }
+      this.orphans.delete(tid);
+      this.adopt(tid, this.rootPid, false, line.ts);
+    }
+
+    switch (line.type) {
+      case 'exit':
+        return this.onExit(tid, line.ts, line.code);
+      case 'killed':
+        return this.onExit(tid, line.ts, 128 + (SIGNALS[line.signal] ?? 0), line.signal);
+      case 'superseded':
+        // a non-leader thread exec'd: it now is the leader `byPid`
+        this.threadOwner.delete(tid);
+        return;
+      case 'unfinished':
+        if (FORKS.has(line.name)) this.pendingForks.set(tid, isThreadClone(line.name, line.args));
+        this.unfinished.set(tid, { name: line.name, args: line.args, ts: line.ts });
+        return;
+      case 'resumed': {
+        const start = this.unfinished.get(tid);
+        this.unfinished.delete(tid);
+        this.pendingForks.delete(tid);
+        const raw = (start && start.name === line.name ? start.args : '') + line.rest;
+        return this.onCall({ tid, ts: start?.ts ?? line.ts, name: line.name, args: splitArgs(raw), ret: line.ret, ...(line.errno ? { errno: line.errno } : {}) });
+      }
+      case 'call':
+        return this.onCall({ tid, ts: line.ts, name: line.name, args: splitArgs(line.args), ret: line.ret, ...(line.errno ? { errno: line.errno } : {}) });
+    }
+  }
+
+  private adopt(pid: number, ppid: number | undefined, thread: boolean, ts: number): void {
+    if (thread && ppid !== undefined) {
+      this.threadOwner.set(pid, this.owner(ppid));
+      return;
+    }
+    const parent = ppid === undefined ? undefined : this.procs.get(this.owner(ppid));
+    this.procs.set(pid, {
+      pid,
+      ...(parent ? { ppid: parent.pid } : {}),
+      ...(parent?.executable ? { executable: parent.executable } : {}),
+      ...(parent?.args ? { args: parent.args } : {}),
+      cwd: parent?.cwd ?? this.script.path,
+      startedAt: ts,
+      alive: true,
+    });
+  }
+
+  private owner(tid: number): number {
+    return this.threadOwner.get(tid) ?? tid;
+  }
+
+  private onExit(tid: number, ts: number, code: number, signal?: string): void {
+    if (this.threadOwner.has(tid)) {
+      this.threadOwner.delete(tid);
+      return;
+    }
+    const proc = this.procs.get(tid);
+    if (!proc || !proc.alive) return;
+    proc.alive = false;
+    this.out({
+      kind: 'process-end',
+      ts,
+      process: { ...this.ref(proc), exit_code: code, uptime_ms: Math.max(0, Math.round(ts - proc.startedAt)), ...(signal ? { signal } : {}) },
+    }, proc);
+    if (tid === this.rootPid) {
+      this.rootEnded = true;
+      this.rootExit = { code, ts };
+      this.out({ kind: 'script-end', ts, process: { ...this.ref(proc), exit_code: code } }, proc);
+    }
+  }
+
+  private onCall(call: Call): void {
+    const proc = this.procs.get(this.owner(call.tid));
+    if (!proc) return;
+    const ok = call.errno === undefined && call.ret !== '?' && !call.ret.startsWith('-');
+    const first = call.args[0] ?? '';
+    if (first.startsWith('AT_FDCWD<')) {
+      const cwd = splitDecoration(first).decoration;
+      if (cwd) proc.cwd = cwd;
+    }
+    switch (call.name) {
+      case 'clone':
+      case 'clone3':
+      case 'fork':
+      case 'vfork':
+        return this.onFork(call, proc, ok);
+      case 'execve':
+      case 'execveat':
+        return ok ? this.onExec(call, proc) : undefined;
+      case 'setsid':
+        return ok ? this.out({ kind: 'process-detach', ts: call.ts, process: this.ref(proc) }, proc) : undefined;
+      case 'chdir':
+      case 'fchdir': {
+        if (!ok) return;
+        const dir = call.name === 'chdir' ? this.path(proc, undefined, first) : splitDecoration(first).decoration;
+        if (dir) proc.cwd = dir;
+        return;
+      }
+      case 'connect':
+        return this.onConnect(call, proc);
+      case 'sendto':
+      case 'sendmsg':
+      case 'sendmmsg':
+        return ok ? this.onSend(call, proc) : undefined;
+      case 'open':
+      case 'creat':
+      case 'openat':
+      case 'openat2':
+        return this.onOpen(call, proc, ok);
+      case 'unlink':
+      case 'rmdir':
+      case 'unlinkat':
+        return ok ? this.onDelete(call, proc) : undefined;
+      case 'rename':
+      case 'renameat':
+      case 'renameat2':
+        return ok ? this.onRename(call, proc) : undefined;
+      case 'truncate':
+      case 'ftruncate': {
+        if (!ok) return;
+        const path = call.name === 'truncate' ? this.path(proc, undefined, first) : splitDecoration(first).decoration;
+        if (path) this.out({ kind: 'file-write', ts: call.ts, process: this.ref(proc), file: { path }, syscall: { name: call.name, flags: ['O_TRUNC'] } }, proc);
+        return;
+      }
+      case 'link':
+      case 'linkat':
+      case 'symlink':
+      case 'symlinkat':
+        return ok ? this.onLink(call, proc) : undefined;
+    }
+  }
+
+  private onFork(call: Call, proc: Proc, ok: boolean): void {
+    const isThread = isThreadClone(call.name, call.args.join(', '));
+    this.pendingForks.delete(call.tid);
+    if (!ok) return;
+    const child = Number.parseInt(call.ret, 10);
+    if (!Number.isFinite(child) || child <= 0) return;
+    this.adopt(child, proc.pid, isThread, call.ts);
+    const held = this.orphans.get(child);
+    if (held) {
+      this.orphans.delete(child);
+      for (const line of held) this.handle(line as Exclude<StraceLine, { type: 'unparsed' }>);
+    }
+  }
+
+  private onExec(call: Call, proc: Proc): void {
+    const [pathArg, argvArg] = call.name === 'execveat' ? [call.args[1], call.args[2]] : [call.args[0], call.args[1]];
+    const dirfd = call.name === 'execveat' ? call.args[0] : undefined;
+    const executable = this.path(proc, dirfd, pathArg ?? '') ?? '';
+    proc.executable = executable;
+    proc.args = decodeStringArray(argvArg ?? '');
+    proc.startedAt = call.ts;
+    const ref = this.ref(proc);
+    this.out({ kind: 'process-start', ts: call.ts, process: { ...ref, executable, name: basename(executable), args: proc.args } }, proc);
+  }
+
+  private onConnect(call: Call, proc: Proc): void {
+    const addr = parseSockaddr(call.args[1] ?? '');
+    if (!addr || addr.family === 'other') return;
+    const { transport } = parseSocketDecoration(splitDecoration(call.args[0] ?? '').decoration);
+    const result = call.errno ?? (call.ret === '0' ? 'ok' : call.ret);
+    const outcome = call.errno === undefined ? 'success' : call.errno === 'EINPROGRESS' ? 'unknown' : 'failure';
+    this.out({
+      kind: 'network-connect',
+      ts: call.ts,
+      outcome,
+      process: this.ref(proc),
+      destination: destination(addr),
+      network: { transport: addr.family === 'unix' ? 'unix' : transport, ...(addr.family !== 'unix' ? { type: addr.family } : {}) },
+      syscall: { name: 'connect', result },
+    }, proc);
+  }
+
+  // Unconnected UDP sends carry their destination; port 53 payloads are DNS queries.
+  private onSend(call: Call, proc: Proc): void {
+    const text = call.args.join(', ');
+    const named = call.name === 'sendto' ? call.args[4] : /msg_name=(\{[^}]*\})/.exec(text)?.[1];
+    const addr = named ? parseSockaddr(named) : undefined;
+    const peer = parseSocketDecoration(splitDecoration(call.args[0] ?? '').decoration);
+    const dest = addr?.ip !== undefined ? { ip: addr.ip, port: addr.port ?? 0, family: addr.family } : peer.peer ? { ...peer.peer, family: peer.peer.ip.includes(':') ? 'ipv6' : 'ipv4' } : undefined;
+    if (!dest) return;
+    const destinationFields = { ip: dest.ip, port: dest.port, address: dest.ip };
+    if (dest.port === 53) {
+      const payload = call.name === 'sendto' ? call.args[1] : /iov_base=("(?:[^"\\]|\\.)*"(?:\.\.\.)?)/.exec(text)?.[1];
+      const bytes = payload ? decodeStringBytes(payload) : undefined;
+      const name = bytes ? parseDnsQuestion(bytes) : undefined;
+      if (name) {
+        this.out({ kind: 'dns-query', ts: call.ts, process: this.ref(proc), dns: { question: { name } }, destination: destinationFields }, proc);
+        return;
+      }
+    }
+    if (!addr?.ip) return; // connected socket: its connect() was already reported
+    const key = `${proc.pid}|${dest.ip}|${dest.port}`;
+    if (this.udpSeen.has(key)) return;
+    this.udpSeen.add(key);
+    this.out({
+      kind: 'network-connect',
+      ts: call.ts,
+      outcome: 'success',
+      process: this.ref(proc),
+      destination: destinationFields,
+      network: { transport: peer.transport === 'unknown' ? 'udp' : peer.transport, type: addr.family === 'ipv6' ? 'ipv6' : 'ipv4' },
+      syscall: { name: call.name, result: 'ok' },
+    }, proc);
+  }
+
+  private onOpen(call: Call, proc: Proc, ok: boolean): void {
+    const at = call.name === 'openat' || call.name === 'openat2';
+    const pathArg = at ? call.args[1] : call.args[0];
+    const flagText = call.name === 'creat' ? 'O_WRONLY|O_CREAT|O_TRUNC' : call.name === 'openat2' ? (/flags=([A-Z_|0-9x]+)/.exec(call.args[2] ?? '')?.[1] ?? '') : ((at ? call.args[2] : call.args[1]) ?? '');
+    const flags = flagText.split('|');
+    const writes = flags.some((f) => WRITE_FLAGS.includes(f));
+    const resolved = ok ? splitDecoration(call.ret).decoration : undefined;
+    const path = resolved ?? this.path(proc, at ? call.args[0] : undefined, pathArg ?? '');
+    if (!path) return;
+    if (writes) {
+      if (ok) this.out({ kind: 'file-write', ts: call.ts, process: this.ref(proc), file: { path }, syscall: { name: call.name, flags: flags.filter((f) => f.startsWith('O_')) } }, proc);
+    } else if (isSensitivePath(path) || (resolved !== undefined && path !== resolved && isSensitivePath(resolved))) {
+      this.out({ kind: 'sensitive-read', ts: call.ts, outcome: ok ? 'success' : 'failure', process: this.ref(proc), file: { path }, syscall: { name: call.name } }, proc);
+    }
+  }
+
+  private onDelete(call: Call, proc: Proc): void {
+    const at = call.name === 'unlinkat';
+    const path = this.path(proc, at ? call.args[0] : undefined, (at ? call.args[1] : call.args[0]) ?? '');
+    if (!path) return;
+    const dir = call.name === 'rmdir' || (at && (call.args[2] ?? '').includes('AT_REMOVEDIR'));
+    this.out({ kind: 'file-delete', ts: call.ts, process: this.ref(proc), file: { path, type: dir ? 'dir' : 'file' }, syscall: { name: call.name } }, proc);
+  }
+
+  private onRename(call: Call, proc: Proc): void {
+    const [from, to] = call.name === 'rename'
+      ? [this.path(proc, undefined, call.args[0] ?? ''), this.path(proc, undefined, call.args[1] ?? '')]
+      : [this.path(proc, call.args[0], call.args[1] ?? ''), this.path(proc, call.args[2], call.args[3] ?? '')];
+    if (!from || !to) return;
+    this.out({ kind: 'file-rename', ts: call.ts, process: this.ref(proc), file: { path: to }, syscall: { name: call.name, source_path: from } }, proc);
+  }
+
+  private onLink(call: Call, proc: Proc): void {
+    let target: string | undefined;
+    let path: string | undefined;
+    switch (call.name) {
+      case 'link':
+        [target, path] = [this.path(proc, undefined, call.args[0] ?? ''), this.path(proc, undefined, call.args[1] ?? '')];
+        break;
+      case 'linkat':
+        [target, path] = [this.path(proc, call.args[0], call.args[1] ?? ''), this.path(proc, call.args[2], call.args[3] ?? '')];
+        break;
+      case 'symlink':
+        [target, path] = [decodeStringArg(call.args[0] ?? ''), this.path(proc, undefined, call.args[1] ?? '')];
+        break;
+      default:
+        [target, path] = [decodeStringArg(call.args[0] ?? ''), this.path(proc, call.args[1], call.args[2] ?? '')];
+    }
+    if (!path || target === undefined) return;
+    this.out({ kind: 'file-link', ts: call.ts, process: this.ref(proc), file: { path, target_path: target }, syscall: { name: call.name } }, proc);
+  }
+
+  // Absolute path of a path argument, relative to a dirfd decoration or the cwd.
+  private path(proc: Proc, dirfdArg: string | undefined, pathArg: string): string | undefined {
+    const p = decodeStringArg(pathArg);
+    if (p === undefined) return undefined;
+    if (isAbsolute(p)) return p;
+    const base = dirfdArg ? splitDecoration(dirfdArg).decoration : undefined;
+    return resolve(base && isAbsolute(base) ? base : proc.cwd, p);
+  }
+
+  private ref(proc: Proc): ProcessRef {
+    const ref: ProcessRef = { pid: proc.pid, working_directory: proc.cwd };
+    if (proc.ppid !== undefined) ref.parent = { pid: proc.ppid };
+    if (proc.executable) {
+      ref.executable = proc.executable;
+      ref.name = basename(proc.executable);
+    }
+    if (proc.args) ref.args = proc.args;
+    return ref;
+  }
+
+  private ancestry(proc: Proc): number[] {
+    const chain: number[] = [];
+    let cur = proc.ppid;
+    while (cur !== undefined && chain.length < 64) {
+      chain.push(cur);
+      cur = this.procs.get(cur)?.ppid;
+    }
+    return chain;
+  }
+
+  private out(input: EventInput, proc: Proc): void {
+    this.stats.events++;
+    this.emit(buildEvent(input, scriptAttribution(this.script, this.ancestry(proc))));
+  }
+}
+
+function isThreadClone(name: string, args: string): boolean {
+  return (name === 'clone' || name === 'clone3') && args.includes('CLONE_THREAD');
+}
+
+function destination(addr: SocketAddress): { ip?: string; port?: number; address: string } {
+  if (addr.family === 'unix') return { address: addr.path ?? '' };
+  return { ip: addr.ip ?? '', port: addr.port ?? 0, address: addr.ip ?? '' };
+}

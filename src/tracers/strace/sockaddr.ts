@@ -1,0 +1,67 @@
+// Decoders for the socket parts of strace output: sockaddr structs, fd socket
+// decorations and DNS query payloads.
+import { decodeStringBytes } from './line.js';
+
+export interface SocketAddress {
+  family: 'ipv4' | 'ipv6' | 'unix' | 'other';
+  ip?: string;
+  port?: number;
+  path?: string;
+}
+
+const PORT = /sin6?_port=htons\((\d+)\)/;
+const IPV4 = /sin_addr=inet_addr\("([^"]*)"\)/;
+const IPV6 = /inet_pton\(AF_INET6, "([^"]*)"/;
+const SUN_PATH = /sun_path=(@?)("(?:[^"\\]|\\.)*")/;
+
+// `{sa_family=AF_INET, sin_port=htons(443), sin_addr=inet_addr("1.2.3.4")}`
+export function parseSockaddr(text: string): SocketAddress | undefined {
+  const family = /sa_family=(AF_[A-Z0-9]+)/.exec(text)?.[1];
+  if (!family) return undefined;
+  const port = Number(PORT.exec(text)?.[1] ?? NaN);
+  switch (family) {
+    case 'AF_INET': {
+      const ip = IPV4.exec(text)?.[1];
+      return ip === undefined ? undefined : { family: 'ipv4', ip, port };
+    }
+    case 'AF_INET6': {
+      const ip = IPV6.exec(text)?.[1];
+      return ip === undefined ? undefined : { family: 'ipv6', ip, port };
+    }
+    case 'AF_UNIX': {
+      const m = SUN_PATH.exec(text);
+      const bytes = m?.[2] ? decodeStringBytes(m[2]) : undefined;
+      return { family: 'unix', path: `${m?.[1] ?? ''}${bytes?.toString('utf8') ?? ''}` };
+    }
+    default:
+      return { family: 'other' };
+  }
+}
+
+export type Transport = 'tcp' | 'udp' | 'unix' | 'unknown';
+
+// fd decoration `TCP:[8856]`, `UDP:[192.0.2.2:47072->10.255.255.53:53]`, `UNIX-STREAM:[1]`
+export function parseSocketDecoration(decoration: string | undefined): { transport: Transport; peer?: { ip: string; port: number } } {
+  if (!decoration) return { transport: 'unknown' };
+  const proto = /^([A-Z]+)/.exec(decoration)?.[1] ?? '';
+  const transport: Transport = proto === 'TCP' ? 'tcp' : proto === 'UDP' ? 'udp' : proto.startsWith('UNIX') ? 'unix' : 'unknown';
+  const peer = /->\[?([0-9a-fA-F.:]+?)\]?:(\d+)\]$/.exec(decoration);
+  return peer?.[1] && peer[2] ? { transport, peer: { ip: peer[1], port: Number(peer[2]) } } : { transport };
+}
+
+// The first question name of a DNS query packet, or undefined if it isn't one.
+export function parseDnsQuestion(packet: Buffer): string | undefined {
+  if (packet.length < 17) return undefined;
+  const qdcount = packet.readUInt16BE(4);
+  if (qdcount < 1 || (packet[2] ?? 0) & 0x80) return undefined; // responses have QR set
+  const labels: string[] = [];
+  let i = 12;
+  while (i < packet.length) {
+    const len = packet[i] ?? 0;
+    if (len === 0) return labels.length > 0 ? labels.join('.') : undefined;
+    if (len > 63 || i + 1 + len > packet.length) return undefined;
+    labels.push(packet.subarray(i + 1, i + 1 + len).toString('latin1'));
+    i += 1 + len;
+  }
+  return undefined;
+}
