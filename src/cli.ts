@@ -2,7 +2,8 @@
 // Everything after `--` goes to npm untouched.
 import { Argument, Command, CommanderError, Option } from 'commander';
 import { GuardedInstallError, EXIT } from './errors.js';
-import { run, VERSION, type RunOptions } from './index.js';
+import type { RunOptions } from './index.js';
+import { VERSION } from './version.js';
 
 export interface CliOutcome {
   exitCode: number;
@@ -66,6 +67,8 @@ export async function main(argv: string[]): Promise<CliOutcome> {
     ...(opts.requireTracer ? { requireTracer: opts.requireTracer } : {}),
   };
   try {
+    // loaded only now: --help and --version stay fast
+    const { run } = await import('./index.js');
     const result = await run(options);
     return { exitCode: result.exitCode, ...(result.signal ? { signal: result.signal } : {}) };
   } catch (error) {

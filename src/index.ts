@@ -1,6 +1,6 @@
 // guarded-install's programmatic entry: run(options) -> RunResult. The CLI is a
 // thin layer over this; tests call it directly.
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Chalk } from 'chalk';
 import { buildEvent, UNATTRIBUTED } from './events/build.js';
@@ -19,7 +19,9 @@ export { EXIT, GuardedInstallError, UsageError, TracerUnavailableError } from '.
 export type { Report } from './report/report.js';
 export type { GuardedEvent } from './events/types.js';
 
-export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+import { VERSION } from './version.js';
+
+export { VERSION } from './version.js';
 
 export interface RunOptions {
   command: 'install' | 'ci';
@@ -79,7 +81,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
   const tracer = await chooseTracer(env, options.requireTracer);
   const tracerName: TracerName = tracer.choice.name;
 
-  const progress = createProgress({ interactive, quiet: options.quiet === true, chalk: c, stderr, stdout });
+  const progress = await createProgress({ interactive, quiet: options.quiet === true, chalk: c, stderr, stdout });
   const tally = new ActivityTally();
   const timeline: TimelineEntry[] = [];
   const mark = (type: TimelineEntry['type'], at: number, pkg?: string, detail?: string): void => {

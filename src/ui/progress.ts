@@ -1,7 +1,7 @@
 // What the user sees while npm runs: an ora spinner on an interactive terminal
 // ("installing… 3 lifecycle scripts running"), plain lines in CI or a pipe.
 import type { ChalkInstance } from 'chalk';
-import ora, { type Ora } from 'ora';
+import type { Ora } from 'ora';
 import type { GuardedEvent } from '../events/types.js';
 
 export interface Progress {
@@ -23,12 +23,13 @@ export interface ProgressOptions {
 
 const label = (e: GuardedEvent): string => `${e.package.name || '(root)'}@${e.package.version} ${e.npm.lifecycle_event}`;
 
-export function createProgress(options: ProgressOptions): Progress {
+export async function createProgress(options: ProgressOptions): Promise<Progress> {
   const { chalk: c, stderr } = options;
   const running = new Set<string>();
   let finished = 0;
   let spinner: Ora | undefined;
   if (options.interactive && !options.quiet) {
+    const { default: ora } = await import('ora'); // ~0.2 s to load: only on a terminal
     spinner = ora({ text: 'installing…', stream: stderr as NodeJS.WriteStream, discardStdin: false }).start();
   }
   const refresh = (): void => {

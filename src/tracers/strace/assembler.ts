@@ -6,7 +6,7 @@ import { buildEvent, scriptAttribution, type EventInput } from '../../events/bui
 import { isSensitivePath } from '../../events/sensitive-paths.js';
 import type { GuardedEvent, LifecycleScript, ProcessRef } from '../../events/types.js';
 import { decodeStringArg, decodeStringArray, decodeStringBytes, parseStraceLine, splitArgs, splitDecoration, type StraceLine } from './line.js';
-import { parseDnsQuestion, parseSocketDecoration, parseSockaddr, type SocketAddress } from './sockaddr.js';
+import { parseDnsQuestion, parseMessages, parseSocketDecoration, parseSockaddr, type SentMessage, type SocketAddress } from './sockaddr.js';
 
 interface Proc {
   pid: number;
@@ -29,7 +29,9 @@ interface Call {
 
 const FORKS = new Set(['clone', 'clone3', 'fork', 'vfork']);
 const WRITE_FLAGS = ['O_WRONLY', 'O_RDWR', 'O_CREAT', 'O_TRUNC', 'O_APPEND', 'O_TMPFILE'];
-const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGILL: 4, SIGABRT: 6, SIGBUS: 7, SIGFPE: 8, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGALRM: 14, SIGTERM: 15 };
+// Linux signal numbers 1..31 in order (x86 and the generic table used by arm64)
+const SIGNALS = 'HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM STKFLT CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS'.split(' ');
+type Parsed = Exclude<StraceLine, { type: 'unparsed' }>;
 // How many lines of a not-yet-linked child we hold before giving up on its parent.
 const MAX_ORPHAN_LINES = 256;
 
@@ -45,7 +47,9 @@ export class StraceAssembler {
   private readonly threadOwner = new Map<number, number>();
   private readonly unfinished = new Map<number, { name: string; args: string; ts: number }>();
   private readonly pendingForks = new Map<number, boolean>(); // tid -> forking a thread?
-  private readonly orphans = new Map<number, StraceLine[]>();
+  private readonly orphans = new Map<number, Parsed[]>();
+  private readonly guessedParent = new Set<number>(); // adopted under the root, clone() unseen
+  private readonly execReplaced = new Set<number>(); // leaders whose exec a thread completed
   private readonly udpSeen = new Set<string>();
   private rootPid: number | undefined;
   private rootEnded = false;
@@ -81,12 +85,12 @@ export class StraceAssembler {
   finish(): void {
     for (const [tid, lines] of this.orphans) {
       this.orphans.delete(tid);
-      this.adopt(tid, this.rootPid, false, lines[0] && 'ts' in lines[0] ? lines[0].ts : Date.now());
-      for (const line of lines) this.handle(line as Exclude<StraceLine, { type: 'unparsed' }>);
+      this.adopt(tid, this.rootPid, false, lines[0]?.ts ?? Date.now());
+      for (const line of lines) this.handle(line);
     }
   }
 
-  private handle(line: Exclude<StraceLine, { type: 'unparsed' }>): void {
+  private handle(line: Parsed): void {
     if (line.type === 'signal') return;
     const tid = line.pid;
     if (this.rootPid === undefined) {
@@ -107,19 +111,31 @@ export class StraceAssembler {
         this.orphans.set(tid, queue);
         return;
       }
+      // Parent still unknown: adopt under the root, replaying what was held (the
+      // exec that says what this process is may be in there).
+      const held = this.orphans.get(tid) ?? [];
       this.orphans.delete(tid);
-      this.adopt(tid, this.rootPid, false, line.ts);
+      this.adopt(tid, this.rootPid, false, held[0]?.ts ?? line.ts);
+      this.guessedParent.add(tid);
+      for (const h of held) this.handle(h);
     }
 
     switch (line.type) {
       case 'exit':
         return this.onExit(tid, line.ts, line.code);
       case 'killed':
-        return this.onExit(tid, line.ts, 128 + (SIGNALS[line.signal] ?? 0), line.signal);
-      case 'superseded':
-        // a non-leader thread exec'd: it now is the leader `byPid`
-        this.threadOwner.delete(tid);
+        return this.onExit(tid, line.ts, 128 + signalNumber(line.signal), line.signal);
+      case 'superseded': {
+        // A non-leader thread `byPid` exec'd and took over the leader's pid (this
+        // line's): its exec began on the thread's line and ends on the leader's,
+        // where strace 6 shows a bogus `= -1 (errno 18446744073709551359)`.
+        const pending = this.unfinished.get(line.byPid);
+        this.unfinished.delete(line.byPid);
+        this.threadOwner.delete(line.byPid);
+        if (pending) this.unfinished.set(tid, pending);
+        this.execReplaced.add(tid);
         return;
+      }
       case 'unfinished':
         if (FORKS.has(line.name)) this.pendingForks.set(tid, isThreadClone(line.name, line.args));
         this.unfinished.set(tid, { name: line.name, args: line.args, ts: line.ts });
@@ -193,8 +209,10 @@ export class StraceAssembler {
       case 'vfork':
         return this.onFork(call, proc, ok);
       case 'execve':
-      case 'execveat':
-        return ok ? this.onExec(call, proc) : undefined;
+      case 'execveat': {
+        const replaced = this.execReplaced.delete(call.tid); // superseded: it did succeed
+        return ok || replaced ? this.onExec(call, proc) : undefined;
+      }
       case 'setsid':
         return ok ? this.out({ kind: 'process-detach', ts: call.ts, process: this.ref(proc) }, proc) : undefined;
       case 'chdir':
@@ -244,11 +262,18 @@ export class StraceAssembler {
     if (!ok) return;
     const child = Number.parseInt(call.ret, 10);
     if (!Number.isFinite(child) || child <= 0) return;
+    const guessed = this.procs.get(child);
+    if (guessed && this.guessedParent.delete(child)) {
+      // its lines outran the orphan buffer: keep what its exec said, fix the tree
+      if (isThread) this.procs.delete(child);
+      else guessed.ppid = proc.pid;
+      if (!isThread) return;
+    }
     this.adopt(child, proc.pid, isThread, call.ts);
     const held = this.orphans.get(child);
     if (held) {
       this.orphans.delete(child);
-      for (const line of held) this.handle(line as Exclude<StraceLine, { type: 'unparsed' }>);
+      for (const line of held) this.handle(line);
     }
   }
 
@@ -268,7 +293,9 @@ export class StraceAssembler {
     if (!addr || addr.family === 'other') return;
     const { transport } = parseSocketDecoration(splitDecoration(call.args[0] ?? '').decoration);
     const result = call.errno ?? (call.ret === '0' ? 'ok' : call.ret);
-    const outcome = call.errno === undefined ? 'success' : call.errno === 'EINPROGRESS' ? 'unknown' : 'failure';
+    // `= ?`: the process died inside connect(); EINTR/ERESTART*: the attempt goes on
+    const pending = call.errno === undefined ? call.ret === '?' : /^(EINPROGRESS|EINTR|ERESTART)/.test(call.errno);
+    const outcome = pending ? 'unknown' : call.errno === undefined ? 'success' : 'failure';
     this.out({
       kind: 'network-connect',
       ts: call.ts,
@@ -280,21 +307,28 @@ export class StraceAssembler {
     }, proc);
   }
 
-  // Unconnected UDP sends carry their destination; port 53 payloads are DNS queries.
+  // Unconnected UDP sends carry their destination; port 53 payloads are DNS
+  // queries. sendmmsg carries several messages, each with its own destination.
   private onSend(call: Call, proc: Proc): void {
-    const text = call.args.join(', ');
-    const named = call.name === 'sendto' ? call.args[4] : /msg_name=(\{[^}]*\})/.exec(text)?.[1];
-    const addr = named ? parseSockaddr(named) : undefined;
+    const messages: SentMessage[] = call.name === 'sendto'
+      ? [{ name: call.args[4], payload: decodeStringBytes(call.args[1] ?? '') }]
+      : parseMessages(call.args[1] ?? '');
     const peer = parseSocketDecoration(splitDecoration(call.args[0] ?? '').decoration);
-    const dest = addr?.ip !== undefined ? { ip: addr.ip, port: addr.port ?? 0, family: addr.family } : peer.peer ? { ...peer.peer, family: peer.peer.ip.includes(':') ? 'ipv6' : 'ipv4' } : undefined;
+    const reported = new Set<string>(); // resolvers send A and AAAA in one sendmmsg
+    for (const message of messages) this.onMessage(call, proc, peer, message, reported);
+  }
+
+  private onMessage(call: Call, proc: Proc, peer: ReturnType<typeof parseSocketDecoration>, message: SentMessage, reported: Set<string>): void {
+    const addr = message.name ? parseSockaddr(message.name) : undefined;
+    const dest = addr?.ip !== undefined ? { ip: addr.ip, port: addr.port ?? 0 } : peer.peer;
     if (!dest) return;
     const destinationFields = { ip: dest.ip, port: dest.port, address: dest.ip };
     if (dest.port === 53) {
-      const payload = call.name === 'sendto' ? call.args[1] : /iov_base=("(?:[^"\\]|\\.)*"(?:\.\.\.)?)/.exec(text)?.[1];
-      const bytes = payload ? decodeStringBytes(payload) : undefined;
-      const name = bytes ? parseDnsQuestion(bytes) : undefined;
+      const name = message.payload ? parseDnsQuestion(message.payload) : undefined;
       if (name) {
-        this.out({ kind: 'dns-query', ts: call.ts, process: this.ref(proc), dns: { question: { name } }, destination: destinationFields }, proc);
+        const key = `${name}|${dest.ip}`;
+        if (!reported.has(key)) this.out({ kind: 'dns-query', ts: call.ts, process: this.ref(proc), dns: { question: { name } }, destination: destinationFields }, proc);
+        reported.add(key);
         return;
       }
     }
@@ -319,14 +353,17 @@ export class StraceAssembler {
     const flagText = call.name === 'creat' ? 'O_WRONLY|O_CREAT|O_TRUNC' : call.name === 'openat2' ? (/flags=([A-Z_|0-9x]+)/.exec(call.args[2] ?? '')?.[1] ?? '') : ((at ? call.args[2] : call.args[1]) ?? '');
     const flags = flagText.split('|');
     const writes = flags.some((f) => WRITE_FLAGS.includes(f));
+    const requested = this.path(proc, at ? call.args[0] : undefined, pathArg ?? '');
     const resolved = ok ? splitDecoration(call.ret).decoration : undefined;
-    const path = resolved ?? this.path(proc, at ? call.args[0] : undefined, pathArg ?? '');
+    const path = resolved ?? requested;
     if (!path) return;
     if (writes) {
       if (ok) this.out({ kind: 'file-write', ts: call.ts, process: this.ref(proc), file: { path }, syscall: { name: call.name, flags: flags.filter((f) => f.startsWith('O_')) } }, proc);
-    } else if (isSensitivePath(path) || (resolved !== undefined && path !== resolved && isSensitivePath(resolved))) {
-      this.out({ kind: 'sensitive-read', ts: call.ts, outcome: ok ? 'success' : 'failure', process: this.ref(proc), file: { path }, syscall: { name: call.name } }, proc);
+      return;
     }
+    // the name asked for counts too: ~/.npmrc may be a symlink to a dull path
+    const sensitive = isSensitivePath(path) ? path : requested !== undefined && isSensitivePath(requested) ? requested : undefined;
+    if (sensitive) this.out({ kind: 'sensitive-read', ts: call.ts, outcome: ok ? 'success' : 'failure', process: this.ref(proc), file: { path: sensitive }, syscall: { name: call.name } }, proc);
   }
 
   private onDelete(call: Call, proc: Proc): void {
@@ -399,6 +436,12 @@ export class StraceAssembler {
     this.stats.events++;
     this.emit(buildEvent(input, scriptAttribution(this.script, this.ancestry(proc))));
   }
+}
+
+function signalNumber(name: string): number {
+  const rt = /^SIGRT_(\d+)$/.exec(name); // strace counts realtime signals from 32
+  if (rt) return 32 + Number(rt[1]);
+  return name === 'SIGIOT' ? 6 : SIGNALS.indexOf(name.slice(3)) + 1;
 }
 
 function isThreadClone(name: string, args: string): boolean {

@@ -14,11 +14,15 @@ export type StraceLine =
 
 const HEAD = /^(\d+) +(\d+)\.(\d+) (.*)$/s;
 const EXITED = /^\+\+\+ exited with (-?\d+) \+\+\+$/;
-const KILLED = /^\+\+\+ killed by (SIG[A-Z0-9+-]+)(?: \(core dumped\))? \+\+\+$/;
+// strace names realtime signals SIGRT_<n>
+const KILLED = /^\+\+\+ killed by (SIG[A-Z0-9_+-]+)(?: \(core dumped\))? \+\+\+$/;
 const SUPERSEDED = /^\+\+\+ superseded by execve in pid (\d+) \+\+\+$/;
 const RESUMED = /^<\.\.\. ([a-z0-9_]+) resumed>(.*)$/s;
 const CALL = /^([a-z_][a-z0-9_]*)\((.*)$/s;
 const UNFINISHED_TAIL = ' <unfinished ...>';
+// a non-leader thread's execve: the call completes on the leader's pid after a
+// `+++ superseded by execve in pid <thread> +++` line
+const PID_CHANGED_TAIL = / <pid changed to \d+ \.\.\.>$/;
 
 export function parseStraceLine(text: string): StraceLine {
   const head = HEAD.exec(text);
@@ -55,6 +59,8 @@ export function parseStraceLine(text: string): StraceLine {
   if (body.endsWith(UNFINISHED_TAIL)) {
     return { type: 'unfinished', pid, ts, name, args: afterParen.slice(0, -UNFINISHED_TAIL.length) };
   }
+  const changed = PID_CHANGED_TAIL.exec(afterParen);
+  if (changed) return { type: 'unfinished', pid, ts, name, args: afterParen.slice(0, changed.index) };
   const end = findArgsEnd(afterParen, 0);
   if (end < 0) return { type: 'unparsed', text };
   const result = parseResult(afterParen.slice(end + 1));
@@ -146,12 +152,19 @@ function isDecorationStart(text: string, i: number): boolean {
 const SOCKET_DECORATION = /^<[A-Z0-9v-]+:\[/;
 
 function skipDecoration(text: string, open: number): number {
-  // socket decorations contain "->" inside [...]; paths have '<' and '>' escaped,
-  // so any raw '<' inside is a nested decoration (`</dev/null<char 1:3>>`)
+  // socket decorations contain "->" inside [...] and may end in a quoted unix
+  // socket name whose '<', '>' and ']' strace does NOT escape (`[1,"a]>b"]`)
   if (SOCKET_DECORATION.test(text.slice(open, open + 24))) {
-    const end = text.indexOf(']>', open + 1);
-    return end < 0 ? -1 : end + 1;
+    for (let i = open + 1; i < text.length; i++) {
+      if (text[i] === '"') {
+        i = skipString(text, i);
+        if (i < 0) return -1;
+      } else if (text[i] === ']' && text[i + 1] === '>') return i + 1;
+    }
+    return -1;
   }
+  // paths have '<' and '>' escaped, so any raw '<' inside is a nested
+  // decoration (`</dev/null<char 1:3>>`)
   let depth = 0;
   for (let i = open; i < text.length; i++) {
     if (text[i] === '<') depth++;
@@ -165,7 +178,8 @@ export function splitDecoration(arg: string): { value: string; decoration?: stri
   const lt = arg.indexOf('<');
   if (lt <= 0 || !arg.endsWith('>')) return { value: arg };
   const inner = arg.slice(lt + 1, -1);
-  const nested = inner.indexOf('<'); // `/dev/null<char 1:3>`: keep the path
+  // `/dev/null<char 1:3>`: keep the path; a raw '<' in a socket is in its name
+  const nested = SOCKET_DECORATION.test(arg.slice(lt, lt + 24)) ? -1 : inner.indexOf('<');
   return { value: arg.slice(0, lt), decoration: decodeEscapes(nested < 0 ? inner : inner.slice(0, nested)) };
 }
 
@@ -198,7 +212,12 @@ function escapesToBytes(s: string): Buffer {
     const c = s.charCodeAt(i);
     if (c !== 92 /* \ */ || i + 1 >= s.length) {
       if (c < 0x80) bytes.push(c);
-      else for (const b of Buffer.from(s[i] ?? '', 'utf8')) bytes.push(b);
+      else {
+        // whole code point, so a surrogate pair is not split into two U+FFFD
+        const cp = s.codePointAt(i) ?? c;
+        for (const b of Buffer.from(String.fromCodePoint(cp), 'utf8')) bytes.push(b);
+        if (cp > 0xffff) i++;
+      }
       continue;
     }
     const n = s[i + 1] ?? '';

@@ -1,6 +1,6 @@
 // Decoders for the socket parts of strace output: sockaddr structs, fd socket
 // decorations and DNS query payloads.
-import { decodeStringBytes } from './line.js';
+import { decodeStringBytes, splitArgs } from './line.js';
 
 export interface SocketAddress {
   family: 'ipv4' | 'ipv6' | 'unix' | 'other';
@@ -64,4 +64,29 @@ export function parseDnsQuestion(packet: Buffer): string | undefined {
     i += 1 + len;
   }
   return undefined;
+}
+
+export interface SentMessage {
+  name: string | undefined; // sockaddr text, `NULL` or undefined on a connected socket
+  payload: Buffer | undefined;
+}
+
+// The messages of a sendmsg `{msg_name=..., msg_iov=[...], ...}` or sendmmsg
+// `[{msg_hdr={...}, msg_len=N}, ...]` argument. Every message counts (each has its
+// own destination) and every iovec of one (a query split in two is one packet).
+export function parseMessages(arg: string): SentMessage[] {
+  const headers = arg.startsWith('[') ? splitArgs(arg.slice(1, -1)).map((m) => field(m, 'msg_hdr')) : [arg];
+  return headers.map((hdr) => {
+    const iov = field(hdr, 'msg_iov') ?? '';
+    const parts = iov.startsWith('[') ? splitArgs(iov.slice(1, -1)).map((v) => decodeStringBytes(field(v, 'iov_base') ?? '')) : [];
+    const bytes = parts.filter((b): b is Buffer => b !== undefined);
+    return { name: field(hdr, 'msg_name'), payload: bytes.length > 0 ? Buffer.concat(bytes) : undefined };
+  });
+}
+
+// `value` of `key=value` in a strace struct `{a=1, key=value}`.
+function field(struct: string | undefined, key: string): string | undefined {
+  if (!struct?.startsWith('{')) return undefined;
+  const inner = struct.slice(1, struct.endsWith('}') ? -1 : undefined);
+  return splitArgs(inner).find((f) => f.startsWith(`${key}=`))?.slice(key.length + 1);
 }
