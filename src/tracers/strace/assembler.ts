@@ -132,8 +132,10 @@ export class StraceAssembler {
         const pending = this.unfinished.get(line.byPid);
         this.unfinished.delete(line.byPid);
         this.threadOwner.delete(line.byPid);
-        if (pending) this.unfinished.set(tid, pending);
-        this.execReplaced.add(tid);
+        if (pending) {
+          this.unfinished.set(tid, pending);
+          this.execReplaced.add(tid);
+        }
         return;
       }
       case 'unfinished':
@@ -186,7 +188,7 @@ export class StraceAssembler {
       ts,
       process: { ...this.ref(proc), exit_code: code, uptime_ms: Math.max(0, Math.round(ts - proc.startedAt)), ...(signal ? { signal } : {}) },
     }, proc);
-    if (tid === this.rootPid) {
+    if (tid === this.rootPid && !this.rootEnded) { // once: the root's pid may be reused
       this.rootEnded = true;
       this.rootExit = { code, ts };
       this.out({ kind: 'script-end', ts, process: { ...this.ref(proc), exit_code: code } }, proc);
@@ -262,12 +264,14 @@ export class StraceAssembler {
     if (!ok) return;
     const child = Number.parseInt(call.ret, 10);
     if (!Number.isFinite(child) || child <= 0) return;
-    const guessed = this.procs.get(child);
-    if (guessed && this.guessedParent.delete(child)) {
+    if (this.guessedParent.delete(child)) {
       // its lines outran the orphan buffer: keep what its exec said, fix the tree
-      if (isThread) this.procs.delete(child);
-      else guessed.ppid = proc.pid;
-      if (!isThread) return;
+      const guessed = this.procs.get(child);
+      if (guessed && !isThread) {
+        guessed.ppid = proc.pid;
+        return;
+      }
+      this.procs.delete(child);
     }
     this.adopt(child, proc.pid, isThread, call.ts);
     const held = this.orphans.get(child);
@@ -301,7 +305,7 @@ export class StraceAssembler {
       ts: call.ts,
       outcome,
       process: this.ref(proc),
-      destination: destination(addr),
+      destination: destination(addr, proc.cwd),
       network: { transport: addr.family === 'unix' ? 'unix' : transport, ...(addr.family !== 'unix' ? { type: addr.family } : {}) },
       syscall: { name: 'connect', result },
     }, proc);
@@ -425,7 +429,8 @@ export class StraceAssembler {
   private ancestry(proc: Proc): number[] {
     const chain: number[] = [];
     let cur = proc.ppid;
-    while (cur !== undefined && chain.length < 64) {
+    // a reused pid can make the parent links loop: stop at the first repeat
+    while (cur !== undefined && chain.length < 64 && cur !== proc.pid && !chain.includes(cur)) {
       chain.push(cur);
       cur = this.procs.get(cur)?.ppid;
     }
@@ -448,7 +453,9 @@ function isThreadClone(name: string, args: string): boolean {
   return (name === 'clone' || name === 'clone3') && args.includes('CLONE_THREAD');
 }
 
-function destination(addr: SocketAddress): { ip?: string; port?: number; address: string } {
-  if (addr.family === 'unix') return { address: addr.path ?? '' };
+function destination(addr: SocketAddress, cwd: string): { ip?: string; port?: number; address: string } {
+  // a relative socket path is relative to the cwd (`cd /var/run; connect docker.sock`)
+  const path = addr.path ?? '';
+  if (addr.family === 'unix') return { address: path === '' || path.startsWith('@') || isAbsolute(path) ? path : resolve(cwd, path) };
   return { ip: addr.ip ?? '', port: addr.port ?? 0, address: addr.ip ?? '' };
 }

@@ -12,7 +12,8 @@ export type StraceLine =
   | { type: 'signal'; pid: number; ts: number }
   | { type: 'unparsed'; text: string };
 
-const HEAD = /^(\d+) +(\d+)\.(\d+) (.*)$/s;
+// bounded so a pid stays an integer and ts a valid Date (toISOString throws otherwise)
+const HEAD = /^(\d{1,10}) +(\d{1,12})\.(\d{1,9}) (.*)$/s;
 const EXITED = /^\+\+\+ exited with (-?\d+) \+\+\+$/;
 // strace names realtime signals SIGRT_<n>
 const KILLED = /^\+\+\+ killed by (SIG[A-Z0-9_+-]+)(?: \(core dumped\))? \+\+\+$/;
@@ -59,7 +60,7 @@ export function parseStraceLine(text: string): StraceLine {
   if (body.endsWith(UNFINISHED_TAIL)) {
     return { type: 'unfinished', pid, ts, name, args: afterParen.slice(0, -UNFINISHED_TAIL.length) };
   }
-  const changed = PID_CHANGED_TAIL.exec(afterParen);
+  const changed = afterParen.endsWith('...>') ? PID_CHANGED_TAIL.exec(afterParen) : null;
   if (changed) return { type: 'unfinished', pid, ts, name, args: afterParen.slice(0, changed.index) };
   const end = findArgsEnd(afterParen, 0);
   if (end < 0) return { type: 'unparsed', text };
