@@ -40,6 +40,23 @@ printf '%s\0' "pid=$$" "name=$npm_package_name" "version=$npm_package_version" \
   "event=$npm_lifecycle_event" "json=$npm_package_json" "cwd=$PWD" \
   "shell=$user_shell" "command=$command" > "$run_dir/$id.meta"
 
+# Evidence: copy package.json and the files the command names (install.js,
+# scripts/postinstall, ...) before the script can erase them.
+if [ "$GUARDED_INSTALL_EVIDENCE" = 1 ] && mkdir -p "$run_dir/evidence/$id" 2>/dev/null; then
+  files=
+  [ -f package.json ] && files=package.json
+  set -f
+  for t in $(printf '%s\n' "$command" | tr -cs 'A-Za-z0-9_./@-' ' '); do
+    case "$t" in -* | /* | *..* | .) continue ;; esac
+    for f in "$t" "$t.js" "$t.cjs" "$t.mjs" "$t/index.js"; do
+      [ -f "$f" ] && files="$files $f"
+    done
+  done
+  # shellcheck disable=SC2086
+  [ -n "$files" ] && tar cf - $files 2>/dev/null | (cd "$run_dir/evidence/$id" && tar xf - 2>/dev/null)
+  set +f
+fi
+
 case "$GUARDED_INSTALL_TRACER" in
   strace)
     set -f # the syscall list holds '?', which must not glob

@@ -1,8 +1,8 @@
-// Command line: parse argv, call run(), turn the outcome into an exit code.
-// Everything after `--` goes to npm untouched.
-import { Argument, Command, CommanderError, Option } from 'commander';
-import { GuardedInstallError, EXIT } from './errors.js';
-import type { RunOptions } from './index.js';
+// Command line: parse argv, call run() or analyze(), turn the outcome into an
+// exit code. Everything after `--` goes to npm untouched.
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { EXIT, GuardedInstallError } from './errors.js';
+import type { RunOptions } from './run.js';
 import { VERSION } from './version.js';
 
 export interface CliOutcome {
@@ -15,38 +15,125 @@ export function splitNpmArgs(argv: string[]): { own: string[]; npm: string[] } {
   return dashdash < 0 ? { own: argv, npm: [] } : { own: argv.slice(0, dashdash), npm: argv.slice(dashdash + 1) };
 }
 
-function buildProgram(): Command {
-  return new Command('guarded-install')
-    .description('Run npm install with every dependency lifecycle script traced and attributed to package@version.')
-    .usage('[install|ci] [options] [-- <npm args>]')
-    .version(VERSION, '-V, --version')
-    .addArgument(new Argument('[command]', 'npm command to supervise').choices(['install', 'ci']).default('install'))
-    .addOption(new Option('-C, --cwd <dir>', 'project directory to install in').env('GUARDED_INSTALL_CWD'))
+function parseThreshold(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < 1 || n > 100) throw new InvalidArgumentError('expected an integer from 1 to 100.');
+  return n;
+}
+
+function parseWindow(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || n > 3600) throw new InvalidArgumentError('expected a number of seconds (0 < s <= 3600).');
+  return n * 1000;
+}
+
+const EXIT_HELP = `
+Exit codes:
+  0    passed: npm succeeded and no package reached the threshold
+  2    usage or configuration error (bad flag, bad allowlist, missing tracer with --require-tracer)
+  3    blocked: a package scored at or above the threshold
+  127  npm could not be run
+  N    npm's own exit code otherwise; 128+n when ended by signal n`;
+
+interface ScoringFlags {
+  threshold?: number;
+  window?: number;
+  allowlist?: string;
+  cwd?: string;
+}
+
+function scoringOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('-C, --cwd <dir>', 'project directory').env('GUARDED_INSTALL_CWD'))
+    .addOption(new Option('--threshold <score>', 'fail when a package scores at least this (1-100)').argParser(parseThreshold).env('GUARDED_INSTALL_THRESHOLD'))
+    .addOption(new Option('--window <seconds>', 'correlation window for signals').argParser(parseWindow).env('GUARDED_INSTALL_WINDOW'))
+    .addOption(new Option('--allowlist <file>', 'project allowlist (default: guarded-install.allowlist.json if present)').env('GUARDED_INSTALL_ALLOWLIST'));
+}
+
+function installCommand(name: 'install' | 'ci', npm: string[], onRun: (o: RunOptions) => void): Command {
+  return scoringOptions(new Command(name))
+    .description(name === 'install' ? 'npm install, supervised (default)' : 'npm ci, supervised')
     .addOption(new Option('--events <file>', 'write every traced event as ECS NDJSON').env('GUARDED_INSTALL_EVENTS'))
     .addOption(new Option('--report <file>', 'write the JSON report').env('GUARDED_INSTALL_REPORT'))
     .addOption(new Option('--json', 'print the JSON report on stdout (npm output goes to stderr)'))
+    .addOption(new Option('--no-kill', 'audit mode: report, do not kill (the build still fails)'))
     .addOption(new Option('--require-tracer <tracer>', 'fail (exit 2) unless this tracer can run').choices(['strace']).env('GUARDED_INSTALL_REQUIRE_TRACER'))
     .addOption(new Option('-q, --quiet', 'no progress or summary on stderr'))
-    .addHelpText('after', `
-Exit codes:
-  0    npm succeeded and nothing was blocked
-  2    usage or configuration error (bad flag, missing tracer with --require-tracer)
-  127  npm could not be run
-  N    npm's own exit code otherwise; 128+n when ended by signal n
+    .addHelpText('after', EXIT_HELP)
+    .action((opts: ScoringFlags & { events?: string; report?: string; json?: boolean; kill: boolean; requireTracer?: 'strace'; quiet?: boolean }) => {
+      onRun({
+        command: name,
+        npmArgs: npm,
+        cwd: opts.cwd ?? process.cwd(),
+        json: opts.json === true,
+        quiet: opts.quiet === true,
+        kill: opts.kill,
+        handleSignals: true,
+        ...(opts.events ? { events: opts.events } : {}),
+        ...(opts.report ? { report: opts.report } : {}),
+        ...(opts.requireTracer ? { requireTracer: opts.requireTracer } : {}),
+        ...(opts.threshold !== undefined ? { threshold: opts.threshold } : {}),
+        ...(opts.window !== undefined ? { windowMs: opts.window } : {}),
+        ...(opts.allowlist ? { allowlist: opts.allowlist } : {}),
+      });
+    });
+}
 
-Examples:
-  guarded-install                      npm install, supervised
-  guarded-install ci --report r.json   npm ci, JSON report to r.json
-  guarded-install -- --omit=dev        everything after -- goes to npm`)
+type Job = { kind: 'run'; options: RunOptions } | { kind: 'analyze'; file: string; flags: ScoringFlags & { report?: string; json?: boolean } };
+
+function buildProgram(npm: string[], onJob: (job: Job) => void): Command {
+  const program = new Command('guarded-install')
+    .description('Run npm install with every dependency lifecycle script traced, attributed to package@version, scored, and stopped when it behaves like a supply-chain attack.')
+    .usage('[install|ci|analyze] [options] [-- <npm args>]')
+    .version(VERSION, '-V, --version')
+    .addHelpText('after', `${EXIT_HELP}\n\nExamples:\n  guarded-install                      npm install, supervised\n  guarded-install ci --report r.json   npm ci, JSON report to r.json\n  guarded-install -- --omit=dev        everything after -- goes to npm\n  guarded-install analyze events.ndjson  re-score a recorded event log`)
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
+  program.addCommand(installCommand('install', npm, (options) => onJob({ kind: 'run', options })), { isDefault: true });
+  program.addCommand(installCommand('ci', npm, (options) => onJob({ kind: 'run', options })));
+  program.addCommand(
+    scoringOptions(new Command('analyze'))
+      .description('re-score a recorded event log (--events) with the current rules and allowlist')
+      .argument('<events>', 'NDJSON event log')
+      .addOption(new Option('--report <file>', 'write the JSON report'))
+      .addOption(new Option('--json', 'print the JSON report on stdout'))
+      .addHelpText('after', EXIT_HELP)
+      .action((file: string, flags: ScoringFlags & { report?: string; json?: boolean }) => onJob({ kind: 'analyze', file, flags })),
+  );
+  for (const cmd of program.commands) cmd.exitOverride().configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
+  return program;
+}
+
+async function execute(job: Job): Promise<CliOutcome> {
+  if (job.kind === 'run') {
+    // loaded only now: --help and --version stay fast
+    const { run } = await import('./run.js');
+    const result = await run(job.options);
+    return { exitCode: result.exitCode, ...(result.signal ? { signal: result.signal } : {}) };
+  }
+  const [{ analyze }, { writeFileAtomic }, { resolve }] = await Promise.all([import('./analyze.js'), import('./report/files.js'), import('node:path')]);
+  const cwd = job.flags.cwd ?? process.cwd();
+  const result = await analyze({
+    file: job.file,
+    cwd,
+    ...(job.flags.threshold !== undefined ? { threshold: job.flags.threshold } : {}),
+    ...(job.flags.window !== undefined ? { windowMs: job.flags.window } : {}),
+    ...(job.flags.allowlist ? { allowlist: job.flags.allowlist } : {}),
+  });
+  const text = `${JSON.stringify(result.report, null, 2)}\n`;
+  if (job.flags.report) writeFileAtomic(resolve(cwd, job.flags.report), text);
+  if (job.flags.json) process.stdout.write(text);
+  const r = result.report;
+  process.stderr.write(`guarded-install analyze: ${r.verdict}${r.blockedPackages.length ? `: blocked ${r.blockedPackages.join(', ')}` : ''} (max score ${r.maxScore}, threshold ${r.threshold}, ${r.events.total} events)\n`);
+  for (const p of r.packages.filter((x) => x.score > 0)) process.stderr.write(`  ${p.name}@${p.version} score ${p.score}: ${p.findings.map((f) => f.rule).join(', ')}\n`);
+  return { exitCode: result.exitCode };
 }
 
 export async function main(argv: string[]): Promise<CliOutcome> {
   const { own, npm } = splitNpmArgs(argv);
-  const program = buildProgram();
+  let job: Job | undefined;
   try {
-    program.parse(own, { from: 'user' });
+    buildProgram(npm, (j) => (job = j)).parse(own, { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError) {
       const ok = error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help';
@@ -54,23 +141,9 @@ export async function main(argv: string[]): Promise<CliOutcome> {
     }
     throw error;
   }
-  const opts = program.opts<{ cwd?: string; events?: string; report?: string; json?: boolean; requireTracer?: 'strace'; quiet?: boolean }>();
-  const options: RunOptions = {
-    command: (program.processedArgs[0] as 'install' | 'ci' | undefined) ?? 'install',
-    npmArgs: npm,
-    cwd: opts.cwd ?? process.cwd(),
-    json: opts.json === true,
-    quiet: opts.quiet === true,
-    handleSignals: true,
-    ...(opts.events ? { events: opts.events } : {}),
-    ...(opts.report ? { report: opts.report } : {}),
-    ...(opts.requireTracer ? { requireTracer: opts.requireTracer } : {}),
-  };
+  if (!job) return { exitCode: EXIT.usage };
   try {
-    // loaded only now: --help and --version stay fast
-    const { run } = await import('./index.js');
-    const result = await run(options);
-    return { exitCode: result.exitCode, ...(result.signal ? { signal: result.signal } : {}) };
+    return await execute(job);
   } catch (error) {
     if (error instanceof GuardedInstallError) {
       process.stderr.write(`guarded-install: error: ${error.message}\n`);

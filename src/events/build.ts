@@ -5,6 +5,8 @@ type Distribute<T> = T extends GuardedEvent ? Omit<T, '@timestamp' | 'event' | '
 export type EventInput = Distribute<GuardedEvent>;
 
 const CATEGORY: { [K in GuardedEvent['kind']]: [string, string] } = {
+  'run-start': ['host', 'start'],
+  'process-outlived-script': ['process', 'info'],
   'script-start': ['process', 'start'],
   'script-end': ['process', 'end'],
   'process-start': ['process', 'start'],

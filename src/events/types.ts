@@ -48,7 +48,8 @@ export interface ProcessEndEvent extends Base<'process-end', 'process', 'end'> {
 // setsid(): the process left the script's session, the usual first step of a daemon.
 export interface ProcessDetachEvent extends Base<'process-detach', 'process', 'change'> {}
 export interface NetworkConnectEvent extends Base<'network-connect', 'network', 'connection' | 'start'> {
-  destination: { ip?: string; port?: number; address: string };
+  // domain: a hostname that resolves to ip, when known (allowlists name hosts)
+  destination: { ip?: string; port?: number; address: string; domain?: string };
   network: { transport: 'tcp' | 'udp' | 'unix' | 'unknown'; type?: 'ipv4' | 'ipv6' };
   syscall: { name: string; result: string };
 }
@@ -79,9 +80,16 @@ export interface SensitiveReadEvent extends Base<'sensitive-read', 'file', 'acce
 }
 // A process in npm's tree that no lifecycle-script shim started: not traced.
 export interface ProcessOutsideScriptEvent extends Base<'process-outside-script', 'process', 'info'> {}
-// A process a script started that was still running when npm finished.
-export interface ProcessOutlivedEvent extends Base<'process-outlived-install', 'process', 'info'> {
+// A process a script started that was still running after its script ended
+// (`process-outlived-script`) or after npm finished (`process-outlived-install`).
+export interface ProcessOutlivedEvent extends Base<'process-outlived-script' | 'process-outlived-install', 'process', 'info'> {
   outcome_action: 'killed' | 'left-running' | 'gone';
+}
+// First event of every log: the host facts rules depend on, so a recorded log
+// re-scores exactly as it was scored live.
+export interface RunStartEvent extends Base<'run-start', 'host', 'start'> {
+  run: { home: string; temp_dirs: string[]; resolvers: string[]; project_root: string; tracer: TracerName; npm_args: string[] };
+  host: { hostname: string; os: { type: string; platform: string } };
 }
 // Loss or limits of visibility: tracer missing, tracer died, unparsable output.
 export interface TracerNoticeEvent extends Base<'tracer-notice', 'host', 'info'> {
@@ -90,6 +98,7 @@ export interface TracerNoticeEvent extends Base<'tracer-notice', 'host', 'info'>
 }
 
 export type GuardedEvent =
+  | RunStartEvent
   | ScriptStartEvent
   | ScriptEndEvent
   | ProcessStartEvent

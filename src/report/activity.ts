@@ -69,6 +69,8 @@ export class ActivityTally {
         return add(a.sensitiveReads, event.file.path);
       case 'process-detach':
         return add(a.detached, String(event.process.pid));
+      case 'run-start':
+      case 'process-outlived-script':
       case 'script-start':
       case 'script-end':
       case 'process-end':

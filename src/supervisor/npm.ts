@@ -33,6 +33,7 @@ export function spawnNpm(args: string[], cwd: string, env: NodeJS.ProcessEnv, ou
     reject: false,
     buffer: false,
     stripFinalNewline: false,
+    forceKillAfterDelay: false, // the supervisor escalates, with one grace for every signal
   });
   if (output.mode === 'pipe') {
     child.stdout?.on('data', (chunk: Buffer) => output.write('stdout', chunk));

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { buildEvent, scriptAttribution, UNATTRIBUTED } from '../events/build.js';
 import type { GuardedEvent, LifecycleScript, ProcessRef } from '../events/types.js';
 import { straceArgs } from '../tracers/strace/command.js';
-import { isAlive, killOurs, sleep } from './cleanup.js';
+import { detachTracerOf, isAlive, isOurs, killOurs, sleep } from './cleanup.js';
 import { spawnNpm, type NpmExit, type NpmOutput } from './npm.js';
 import { TraceCollector } from './trace-collector.js';
 import { TreeWatch, type OutsideProcess } from './tree-watch.js';
@@ -26,7 +26,12 @@ export interface SuperviseOptions {
   output: NpmOutput;
   onEvent: (event: GuardedEvent) => void;
   treePollMs?: number;
-  keepRunDir?: boolean;
+  // snapshot package.json and named script files before each script runs
+  evidence?: boolean;
+  // what to do with processes still running after their script ended: kill
+  // them (default), or detach the tracer so npm is not held up (audit mode).
+  // The tracer holds the script's stdio, so npm waits until one happens.
+  leftovers?: 'kill' | 'detach';
 }
 
 export interface OutlivedProcess {
@@ -43,12 +48,19 @@ export interface SupervisedRun {
   userShell: UserShell;
   runDir: string;
   interruptedBy?: NodeJS.Signals;
+  aborted: boolean;
+  // remove the run directory (after evidence has been kept)
+  cleanup: () => void;
 }
 
 export interface Supervision {
   done: Promise<SupervisedRun>;
   // forward a signal we received to npm (and through it, to the scripts)
   interrupt: (signal: NodeJS.Signals) => void;
+  // stop npm because a package was blocked
+  abort: () => void;
+  runDir: string;
+  collector: TraceCollector;
 }
 
 // How long npm gets to end its scripts after a forwarded signal before SIGKILL.
@@ -60,7 +72,7 @@ export function assertShimExecutable(): void {
   accessSync(SHIM_PATH, constants.X_OK);
 }
 
-function npmEnv(base: NodeJS.ProcessEnv, runDir: string, tracer: TracerChoice, userShell: string | undefined): NodeJS.ProcessEnv {
+function npmEnv(base: NodeJS.ProcessEnv, runDir: string, tracer: TracerChoice, userShell: string | undefined, evidence: boolean): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(base)) {
     // our script-shell must win over any the user set in the environment
@@ -69,6 +81,7 @@ function npmEnv(base: NodeJS.ProcessEnv, runDir: string, tracer: TracerChoice, u
   env.npm_config_script_shell = SHIM_PATH;
   env.GUARDED_INSTALL_RUN_DIR = runDir;
   env.GUARDED_INSTALL_TRACER = tracer.name;
+  if (evidence) env.GUARDED_INSTALL_EVIDENCE = '1';
   if (userShell) env.GUARDED_INSTALL_USER_SHELL = userShell;
   if (tracer.name === 'strace') {
     env.GUARDED_INSTALL_STRACE = tracer.path;
@@ -82,21 +95,46 @@ export function supervise(options: SuperviseOptions): Supervision {
   let npmKill: ((signal: NodeJS.Signals) => void) | undefined;
   let interruptedBy: NodeJS.Signals | undefined;
   let escalation: NodeJS.Timeout | undefined;
+  let aborted = false;
+  const leftoversFromScripts: OutlivedProcess[] = [];
+  const collector = new TraceCollector(runDir, options.tracer.name, options.onEvent, (script, processes) => {
+    const pids = processes.map((p) => p.pid);
+    const killed = new Set(options.leftovers === 'detach' ? [] : killOurs(pids, runDir));
+    if (options.leftovers === 'detach') for (const pid of pids) detachTracerOf(pid, runDir);
+    for (const process of processes) leftoversFromScripts.push({ script, process, killed: killed.has(process.pid) });
+  });
 
+  // npm only forwards signals to scripts that share its terminal; install
+  // scripts run on pipes, so the scripts get the signal from us too.
+  const stopNpm = (signal: NodeJS.Signals): void => {
+    npmKill?.(signal);
+    for (const { process: p } of collector.liveProcesses()) {
+      if (!isOurs(p.pid, runDir)) continue;
+      try {
+        process.kill(p.pid, signal);
+      } catch {
+        // gone
+      }
+    }
+    escalation ??= setTimeout(() => npmKill?.('SIGKILL'), INTERRUPT_GRACE_MS);
+  };
   const interrupt = (signal: NodeJS.Signals): void => {
     interruptedBy ??= signal;
-    npmKill?.(signal);
-    escalation ??= setTimeout(() => npmKill?.('SIGKILL'), INTERRUPT_GRACE_MS);
+    stopNpm(signal);
+  };
+  const abort = (): void => {
+    aborted = true;
+    stopNpm('SIGTERM');
   };
 
   const done = (async (): Promise<SupervisedRun> => {
     const userShell = await detectUserShell(options.cwd, options.npmArgs, options.env);
-    const collector = new TraceCollector(runDir, options.tracer.name, options.onEvent);
     const outside: OutsideProcess[] = [];
     collector.start();
-    const npm = spawnNpm(userShell.npmArgs, options.cwd, npmEnv(options.env, runDir, options.tracer, userShell.shell), options.output);
+    const npm = spawnNpm(userShell.npmArgs, options.cwd, npmEnv(options.env, runDir, options.tracer, userShell.shell, options.evidence ?? true), options.output);
     npmKill = npm.kill;
     if (interruptedBy) npm.kill(interruptedBy);
+    else if (aborted) npm.kill('SIGTERM');
 
     const scriptRoots = (): Set<number> => new Set(collector.scripts().map((s) => s.shimPid));
     let roots = scriptRoots();
@@ -120,9 +158,8 @@ export function supervise(options: SuperviseOptions): Supervision {
     if (escalation) clearTimeout(escalation);
     watch?.stop();
 
-    const outlived = await endLeftovers(collector, runDir, options.onEvent);
+    const outlived = [...leftoversFromScripts, ...(await endLeftovers(collector, runDir, options.onEvent))];
     collector.finish();
-    if (!options.keepRunDir) rmSync(runDir, { recursive: true, force: true });
     return {
       scripts: collector.scripts(),
       npm: npmExit,
@@ -130,11 +167,13 @@ export function supervise(options: SuperviseOptions): Supervision {
       outside,
       userShell,
       runDir,
+      aborted,
+      cleanup: () => rmSync(runDir, { recursive: true, force: true }),
       ...(interruptedBy ? { interruptedBy } : {}),
     };
   })();
 
-  return { done, interrupt };
+  return { done, interrupt, abort, runDir, collector };
 }
 
 // Processes a script started that are still running now that npm is done

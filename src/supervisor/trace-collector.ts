@@ -7,6 +7,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { buildEvent, scriptAttribution } from '../events/build.js';
 import type { GuardedEvent, LifecycleScript, ProcessRef, TracerName } from '../events/types.js';
 import { StraceAssembler } from '../tracers/strace/assembler.js';
+import { isAlive } from './cleanup.js';
 
 interface Tail {
   script: LifecycleScript;
@@ -21,6 +22,8 @@ const META_FIELDS = ['pid', 'name', 'version', 'event', 'json', 'cwd', 'shell', 
 const CHUNK = 1 << 16;
 // Safety net under fs.watch: inotify may coalesce, never lose, but a sweep is cheap.
 const SWEEP_MS = 100;
+// A script's children get this long to exit after the script itself ended.
+export const OUTLIVE_GRACE_MS = 300;
 
 export function parseMeta(id: string, raw: string, startedAt: number): LifecycleScript | undefined {
   const parts = raw.split('\0');
@@ -52,11 +55,14 @@ export class TraceCollector {
   private watcher: FSWatcher | undefined;
   private sweep: NodeJS.Timeout | undefined;
   private readonly pendingIds = new Set<string>();
+  private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(
     private readonly runDir: string,
     private readonly tracer: TracerName,
     private readonly emit: (event: GuardedEvent) => void,
+    // processes still running after their script ended (after the grace)
+    private readonly onLeftovers?: (script: LifecycleScript, processes: ProcessRef[]) => void,
   ) {}
 
   start(): void {
@@ -70,6 +76,12 @@ export class TraceCollector {
 
   scripts(): LifecycleScript[] {
     return [...this.scriptsById.values()];
+  }
+
+  livePidsWhere(test: (script: LifecycleScript) => boolean): number[] {
+    const pids: number[] = [];
+    for (const tail of this.tails.values()) if (test(tail.script)) for (const p of tail.assembler.liveProcesses()) pids.push(p.pid);
+    return pids;
   }
 
   liveProcesses(): Array<{ script: LifecycleScript; process: ProcessRef }> {
@@ -94,6 +106,7 @@ export class TraceCollector {
     this.scan();
     this.watcher?.close();
     if (this.sweep) clearInterval(this.sweep);
+    for (const timer of this.timers) clearTimeout(timer);
     for (const tail of this.tails.values()) {
       if (tail.partial) tail.assembler.pushLine(tail.partial);
       tail.partial = '';
@@ -165,6 +178,21 @@ export class TraceCollector {
       tail.script.endedAt = end.ts;
     }
     if (tail.assembler.rootStart !== undefined) tail.script.startedAt = tail.assembler.rootStart;
+    const timer = setTimeout(() => this.checkOutlived(tail), OUTLIVE_GRACE_MS);
+    timer.unref();
+    this.timers.add(timer);
+  }
+
+  // Processes still running a moment after their script ended: daemons,
+  // detached second stages, sleepers waiting for npm to go away.
+  private checkOutlived(tail: Tail): void {
+    if (!this.tails.has(tail.script.id)) return;
+    this.readTail(tail);
+    const left = tail.assembler.liveProcesses().filter((p) => isAlive(p.pid));
+    for (const process of left) {
+      this.emit(buildEvent({ kind: 'process-outlived-script', ts: Date.now(), process, outcome_action: 'left-running' }, scriptAttribution(tail.script, [])));
+    }
+    if (left.length > 0) this.onLeftovers?.(tail.script, left);
   }
 
   // Without a tracer the shim still reports start and end of each script.

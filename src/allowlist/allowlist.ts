@@ -1,0 +1,155 @@
+// Loading (validated, with errors that name file, field and expectation) and
+// matching of allowlist entries against findings.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import ipaddr from 'ipaddr.js';
+import picomatch from 'picomatch';
+import semver from 'semver';
+import { UsageError } from '../errors.js';
+import type { RuleContext } from '../rules/context.js';
+import type { Finding, Signal } from '../rules/types.js';
+import { AllowlistFileSchema, type AllowlistEntry } from './schema.js';
+
+export const DEFAULT_ALLOWLIST_PATH = new URL('../../allowlist.json', import.meta.url);
+export const PROJECT_ALLOWLIST_NAME = 'guarded-install.allowlist.json';
+const MAX_BYTES = 4 * 1024 * 1024;
+
+export class AllowlistError extends UsageError {}
+
+interface CompiledEntry {
+  entry: AllowlistEntry;
+  source: string;
+  label: string;
+  name: (n: string) => boolean;
+  egress: Array<{ host?: (h: string) => boolean; cidr?: [ipaddr.IPv4 | ipaddr.IPv6, number]; port?: number }>;
+}
+
+// Which scope of an entry can excuse a finding of each signal.
+const SCOPE_OF: Record<Signal, 'egress' | 'paths' | 'commands' | undefined> = {
+  process: 'commands',
+  egress: 'egress',
+  churn: 'paths',
+  'payload-drop': 'paths',
+  persistence: 'paths',
+  'credential-read': 'paths',
+  'cross-package-write': 'paths',
+  'outlives-install': 'commands',
+  visibility: undefined, // losing sight of a script is never excused
+};
+
+function parseEgress(item: string): CompiledEntry['egress'][number] {
+  const portMatch = /^(.*?)(?::(\d{1,5}))?$/.exec(item.startsWith('[') ? item.replace(/^\[(.*)\](.*)$/, '$1$2') : item);
+  let target = portMatch?.[1] ?? item;
+  const port = portMatch?.[2] && !target.includes(':') ? Number(portMatch[2]) : undefined;
+  if (item.includes('::') || (item.match(/:/g)?.length ?? 0) > 1) target = item; // bare IPv6
+  const withPort = port === undefined ? {} : { port };
+  if (target.includes('/') && ipaddr.isValidCIDR(target)) return { cidr: ipaddr.parseCIDR(target), ...withPort };
+  if (ipaddr.isValid(target)) {
+    const addr = ipaddr.parse(target);
+    return { cidr: [addr, addr.kind() === 'ipv4' ? 32 : 128], ...withPort };
+  }
+  return { host: picomatch(target.toLowerCase()), ...withPort };
+}
+
+export function validateAllowlist(raw: unknown, source: string): AllowlistEntry[] {
+  const parsed = AllowlistFileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue?.path.length ? issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : '(top level)';
+    throw new AllowlistError(`${source}: ${field}: ${issue?.message ?? 'invalid'}`);
+  }
+  parsed.data.entries.forEach((e, i) => {
+    if (!e.egress && !e.paths && !e.commands) throw new AllowlistError(`${source}: entries[${i}]: needs at least one of egress, paths, commands (entries scope behaviour, not identity)`);
+    if (e.versions !== undefined && semver.validRange(e.versions) === null) throw new AllowlistError(`${source}: entries[${i}].versions: expected a semver range, got ${JSON.stringify(e.versions)}`);
+    for (const item of e.egress ?? []) if (item.includes('/') && !ipaddr.isValidCIDR(item)) throw new AllowlistError(`${source}: entries[${i}].egress: expected a host, IP or CIDR, got ${JSON.stringify(item)}`);
+  });
+  return parsed.data.entries;
+}
+
+export function readAllowlistFile(path: string): AllowlistEntry[] {
+  let text: string;
+  try {
+    if (statSync(path).size > MAX_BYTES) throw new AllowlistError(`${path}: larger than ${MAX_BYTES} bytes`);
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if (error instanceof AllowlistError) throw error;
+    throw new AllowlistError(`${path}: cannot read allowlist (${(error as Error).message})`, { cause: error });
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new AllowlistError(`${path}: not valid JSON (${(error as Error).message})`, { cause: error });
+  }
+  return validateAllowlist(raw, path);
+}
+
+export class Allowlist {
+  private readonly compiled: CompiledEntry[];
+
+  constructor(sources: Array<{ source: string; entries: AllowlistEntry[] }>) {
+    this.compiled = sources.flatMap(({ source, entries }) =>
+      entries.map((entry, i) => ({
+        entry,
+        source,
+        label: `${basename(source)}#${i} ${entry.package}`,
+        name: picomatch(entry.package),
+        egress: (entry.egress ?? []).map(parseEgress),
+      })),
+    );
+  }
+
+  // Hostnames worth resolving so IP-only tracers can match them.
+  hostnames(): string[] {
+    const hosts = new Set<string>();
+    for (const c of this.compiled) for (const item of c.entry.egress ?? []) if (!/[*?/]/.test(item) && !ipaddr.isValid(item)) hosts.add(item.replace(/:\d+$/, '').toLowerCase());
+    return [...hosts];
+  }
+
+  // The entry that excuses this finding, if any.
+  match(finding: Finding, ctx: RuleContext): { entry: string; points: number } | undefined {
+    const scope = SCOPE_OF[finding.signal];
+    if (!scope) return undefined;
+    for (const c of this.compiled) {
+      const { entry } = c;
+      if (!c.name(finding.package.name)) continue;
+      if (entry.versions && !semver.satisfies(finding.package.version, entry.versions, { includePrerelease: true })) continue;
+      if (entry.rules && !entry.rules.includes(finding.rule)) continue;
+      if (entry.signals && !entry.signals.includes(finding.signal)) continue;
+      if (this.scopeMatches(c, scope, finding, ctx)) return { entry: c.label, points: entry.points ?? 0 };
+    }
+    return undefined;
+  }
+
+  private scopeMatches(c: CompiledEntry, scope: 'egress' | 'paths' | 'commands', finding: Finding, ctx: RuleContext): boolean {
+    const ev = finding.evidence;
+    switch (scope) {
+      case 'egress': {
+        const ip = typeof ev.ip === 'string' && ipaddr.isValid(ev.ip) ? ipaddr.process(ev.ip) : undefined;
+        const domain = typeof ev.domain === 'string' ? ev.domain.toLowerCase() : undefined;
+        return c.egress.some((rule) => {
+          if (rule.port !== undefined && rule.port !== ev.port) return false;
+          if (rule.cidr && ip && ip.kind() === rule.cidr[0].kind()) return ip.match(rule.cidr);
+          return rule.host !== undefined && domain !== undefined && rule.host(domain);
+        });
+      }
+      case 'paths':
+        return typeof ev.path === 'string' && (c.entry.paths ?? []).some((glob) => ctx.matches(glob, ev.path as string));
+      case 'commands': {
+        const exe = typeof ev.executable === 'string' ? ev.executable : '';
+        const argv = Array.isArray(ev.args) ? ev.args.join(' ') : '';
+        return (c.entry.commands ?? []).some((cmd) => cmd === exe || cmd === basename(exe) || picomatch.isMatch(argv, cmd, { bash: true }));
+      }
+    }
+  }
+}
+
+// Shipped defaults + the project's file (or an explicit one).
+export function loadAllowlist(cwd: string, explicit?: string): { allowlist: Allowlist; sources: string[] } {
+  const defaults = { source: 'allowlist.json (built-in)', entries: readAllowlistFile(DEFAULT_ALLOWLIST_PATH.pathname) };
+  const projectPath = explicit ?? join(cwd, PROJECT_ALLOWLIST_NAME);
+  if (explicit && !existsSync(explicit)) throw new AllowlistError(`--allowlist ${explicit}: no such file`);
+  const project = existsSync(projectPath) ? [{ source: projectPath, entries: readAllowlistFile(projectPath) }] : [];
+  const sources = [defaults, ...project];
+  return { allowlist: new Allowlist(sources), sources: sources.map((s) => s.source) };
+}
