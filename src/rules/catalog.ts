@@ -49,6 +49,9 @@ function erasedPath(e: GuardedEvent): string | undefined {
   return undefined;
 }
 
+// distinct credential files that make a sweep
+const CREDENTIAL_SWEEP = 3;
+
 const FILE_CHANGES = ['file-write', 'file-link', 'file-delete', 'file-rename'] as const;
 
 export const RULES: readonly Rule[] = [
@@ -242,6 +245,17 @@ export const RULES: readonly Rule[] = [
     description: 'A lifecycle script read a credential file (.npmrc, SSH keys, cloud credentials, .env, ...)',
     on: ['sensitive-read'],
     match: (e) => (e.kind === 'sensitive-read' ? { ...proc(e), path: e.file.path, opened: e.event.outcome !== 'failure' } : undefined),
+  },
+  {
+    id: 'GI-CRED-002', signal: 'credential-read', severity: 'high', points: 45, mitre: 'T1552.001',
+    description: 'A lifecycle script swept several credential files (an inventory, as in the nx and Shai-Hulud attacks)',
+    on: ['sensitive-read'],
+    match: (e, ctx) => {
+      if (e.kind !== 'sensitive-read') return undefined;
+      const paths = new Set(ctx.credentialReads.get(e.package.path));
+      paths.add(e.file.path);
+      return paths.size >= CREDENTIAL_SWEEP ? { ...proc(e), path: e.file.path, files: [...paths].slice(0, 20) } : undefined;
+    },
   },
   {
     id: 'GI-XPKG-001', signal: 'cross-package-write', severity: 'high', points: 35, mitre: 'T1554',

@@ -44,6 +44,8 @@ export class RuleContext {
   readonly created = new Map<string, string>();
   // last write to a file in this run
   readonly written = new Map<string, { scriptId: string; at: number }>();
+  // distinct credential files each package read, by package path
+  readonly credentialReads = new Map<string, Set<string>>();
   private readonly exe = new Map<string, string>();
   private readonly matchers = new Map<string, (path: string) => boolean>();
 
@@ -77,6 +79,12 @@ export class RuleContext {
       case 'file-delete':
         this.created.delete(event.file.path);
         return;
+      case 'sensitive-read': {
+        const reads = this.credentialReads.get(event.package.path) ?? new Set<string>();
+        reads.add(event.file.path);
+        this.credentialReads.set(event.package.path, reads);
+        return;
+      }
       default:
         return;
     }

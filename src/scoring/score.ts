@@ -3,14 +3,34 @@
 // (process, egress, churn) in one window is high, all three is critical (100).
 // A lone signal is capped below the default threshold: each benign behaviour
 // on its own is ambiguous, only combinations are attacks.
-import { CORE_SIGNALS, type Finding, type Signal } from '../rules/types.js';
+import type { Finding, Signal } from '../rules/types.js';
 
 export const DEFAULT_WINDOW_MS = 30_000;
 export const SINGLE_SIGNAL_CAP = 60;
-export const TWO_CORE_FLOOR = 80;
+
+// Combinations of signals that are attacks, not coincidences, and the score
+// they guarantee when they meet in one window. Data, like the rules.
+export interface Combination {
+  id: string;
+  signals: readonly Signal[];
+  floor: number;
+  level: 'high' | 'critical';
+  description: string;
+}
+
+export const COMBINATIONS: readonly Combination[] = [
+  { id: 'GI-COMBO-001', signals: ['process', 'egress', 'churn'], floor: 100, level: 'critical', description: 'all three core signals: unexpected process, egress, erasure of its own files' },
+  { id: 'GI-COMBO-002', signals: ['process', 'egress'], floor: 80, level: 'high', description: 'unexpected process and egress' },
+  { id: 'GI-COMBO-003', signals: ['process', 'churn'], floor: 80, level: 'high', description: 'unexpected process and erasure of its own files' },
+  { id: 'GI-COMBO-004', signals: ['egress', 'churn'], floor: 80, level: 'high', description: 'egress and erasure of its own files' },
+  { id: 'GI-COMBO-005', signals: ['credential-read', 'egress'], floor: 80, level: 'high', description: 'credential reads and egress: exfiltration' },
+  { id: 'GI-COMBO-006', signals: ['process', 'outlives-install'], floor: 75, level: 'high', description: 'a detached or spawned process that outlives its script: a second stage' },
+];
 
 export interface Composite {
+  id: string;
   level: 'high' | 'critical';
+  description: string;
   signals: Signal[];
   rules: string[];
   from: number;
@@ -29,7 +49,7 @@ export function effectivePoints(f: Finding): number {
   return f.allowlisted ? f.allowlisted.points : f.points;
 }
 
-function scoreWindow(findings: Finding[]): { score: number; signals: Signal[]; core: Signal[] } {
+function scoreWindow(findings: Finding[]): { score: number; signals: Signal[]; combination?: Combination } {
   const best = new Map<Signal, number>();
   let standalone = 0;
   for (const f of findings) {
@@ -39,12 +59,12 @@ function scoreWindow(findings: Finding[]): { score: number; signals: Signal[]; c
     if (f.signal === 'visibility') standalone = Math.max(standalone, p);
   }
   const signals = [...best.keys()];
-  const core = signals.filter((s) => CORE_SIGNALS.includes(s));
   let score = Math.min(100, [...best.values()].reduce((a, b) => a + b, 0));
   if (signals.length === 1) score = Math.min(score, Math.max(SINGLE_SIGNAL_CAP, standalone));
-  if (core.length === 2) score = Math.max(score, TWO_CORE_FLOOR);
-  if (core.length === 3) score = 100;
-  return { score, signals, core };
+  // the strongest combination present sets the floor
+  const combination = COMBINATIONS.filter((c) => c.signals.every((s) => best.has(s))).sort((a, b) => b.floor - a.floor)[0];
+  if (combination) score = Math.max(score, combination.floor);
+  return combination ? { score, signals, combination } : { score, signals };
 }
 
 // Best score over every window ending at a finding. Findings are few per package
@@ -55,16 +75,18 @@ export function scoreFindings(findings: readonly Finding[], windowMs = DEFAULT_W
   for (let i = 0; i < sorted.length; i++) {
     const end = sorted[i] as Finding;
     const inWindow = sorted.slice(0, i + 1).filter((f) => end.at - f.at <= windowMs);
-    const { score, signals, core } = scoreWindow(inWindow);
-    if (score > best.score) {
+    const { score, signals, combination } = scoreWindow(inWindow);
+    if (score > best.score || (combination && !best.composite && score === best.score)) {
       best = { score, signals, at: end.at };
-      if (core.length >= 2) {
-        const coreFindings = inWindow.filter((f) => core.includes(f.signal) && effectivePoints(f) > 0);
+      if (combination) {
+        const parts = inWindow.filter((f) => combination.signals.includes(f.signal) && effectivePoints(f) > 0);
         best.composite = {
-          level: core.length === 3 ? 'critical' : 'high',
-          signals: core,
-          rules: [...new Set(coreFindings.map((f) => f.rule))],
-          from: Math.min(...coreFindings.map((f) => f.at)),
+          id: combination.id,
+          level: combination.level,
+          description: combination.description,
+          signals: [...combination.signals],
+          rules: [...new Set(parts.map((f) => f.rule))],
+          from: Math.min(...parts.map((f) => f.at)),
           to: end.at,
         };
       }
