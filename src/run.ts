@@ -145,7 +145,6 @@ export async function run(options: RunOptions): Promise<RunResult> {
     tracer: tracer.choice,
     env,
     onEvent,
-    leftovers: kill ? 'kill' : 'detach',
     output: options.json ? { mode: 'stdout-to-stderr' } : progress.interactive ? { mode: 'pipe', write: progress.passthrough } : { mode: 'inherit' },
   });
   const active = supervision;

@@ -49,18 +49,4 @@ export function killOurs(pids: Iterable<number>, runDir: string): number[] {
   return killed;
 }
 
-// Make this run's tracer let go of `pid` (and everything else it traces), so
-// npm stops waiting on the stdio the tracer inherited. Used in audit mode,
-// where leftovers are reported but not killed.
-export function detachTracerOf(pid: number, runDir: string): boolean {
-  const tracer = tracerOf(pid);
-  if (tracer === undefined || !isOurs(pid, runDir)) return false;
-  try {
-    process.kill(tracer, 'SIGTERM');
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { buildEvent, scriptAttribution, UNATTRIBUTED } from '../events/build.js';
 import type { GuardedEvent, LifecycleScript, ProcessRef } from '../events/types.js';
 import { straceArgs } from '../tracers/strace/command.js';
-import { detachTracerOf, isAlive, isOurs, killOurs, sleep } from './cleanup.js';
+import { isAlive, isOurs, killOurs, sleep } from './cleanup.js';
 import { spawnNpm, type NpmExit, type NpmOutput } from './npm.js';
 import { TraceCollector } from './trace-collector.js';
 import { TreeWatch, type OutsideProcess } from './tree-watch.js';
@@ -28,10 +28,6 @@ export interface SuperviseOptions {
   treePollMs?: number;
   // snapshot package.json and named script files before each script runs
   evidence?: boolean;
-  // what to do with processes still running after their script ended: kill
-  // them (default), or detach the tracer so npm is not held up (audit mode).
-  // The tracer holds the script's stdio, so npm waits until one happens.
-  leftovers?: 'kill' | 'detach';
 }
 
 export interface OutlivedProcess {
@@ -96,12 +92,14 @@ export function supervise(options: SuperviseOptions): Supervision {
   let interruptedBy: NodeJS.Signals | undefined;
   let escalation: NodeJS.Timeout | undefined;
   let aborted = false;
+  // Processes still running after their script ended are ended then and there,
+  // in every mode: they are a finding either way, and the tracer holds the
+  // script's stdio, so npm would wait for them.
   const leftoversFromScripts: OutlivedProcess[] = [];
   const collector = new TraceCollector(runDir, options.tracer.name, options.onEvent, (script, processes) => {
-    const pids = processes.map((p) => p.pid);
-    const killed = new Set(options.leftovers === 'detach' ? [] : killOurs(pids, runDir));
-    if (options.leftovers === 'detach') for (const pid of pids) detachTracerOf(pid, runDir);
+    const killed = new Set(killOurs(processes.map((p) => p.pid), runDir));
     for (const process of processes) leftoversFromScripts.push({ script, process, killed: killed.has(process.pid) });
+    return killed;
   });
 
   // npm only forwards signals to scripts that share its terminal; install

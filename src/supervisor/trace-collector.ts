@@ -62,7 +62,8 @@ export class TraceCollector {
     private readonly tracer: TracerName,
     private readonly emit: (event: GuardedEvent) => void,
     // processes still running after their script ended (after the grace)
-    private readonly onLeftovers?: (script: LifecycleScript, processes: ProcessRef[]) => void,
+    // returns the pids it ended
+    private readonly onLeftovers?: (script: LifecycleScript, processes: ProcessRef[]) => Set<number>,
   ) {}
 
   start(): void {
@@ -189,10 +190,12 @@ export class TraceCollector {
     if (!this.tails.has(tail.script.id)) return;
     this.readTail(tail);
     const left = tail.assembler.liveProcesses().filter((p) => isAlive(p.pid));
+    if (left.length === 0) return;
+    const ts = Date.now();
+    const ended = this.onLeftovers?.(tail.script, left) ?? new Set<number>();
     for (const process of left) {
-      this.emit(buildEvent({ kind: 'process-outlived-script', ts: Date.now(), process, outcome_action: 'left-running' }, scriptAttribution(tail.script, [])));
+      this.emit(buildEvent({ kind: 'process-outlived-script', ts, process, outcome_action: ended.has(process.pid) ? 'killed' : 'left-running' }, scriptAttribution(tail.script, [])));
     }
-    if (left.length > 0) this.onLeftovers?.(tail.script, left);
   }
 
   // Without a tracer the shim still reports start and end of each script.

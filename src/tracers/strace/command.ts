@@ -16,7 +16,7 @@ export const TRACED_SYSCALLS = [
 
 // -DD: tracer is a detached grandchild, so the script keeps its pid and npm gets
 // its exit status at once while detached descendants stay traced.
-// -I2: the tracer can be told to detach (SIGTERM); -D alone would block that.
+// -I2: the tracer still obeys SIGTERM (detaches); -D alone blocks fatal signals.
 // Signals stay decoded: without them strace omits "+++ killed by SIG... +++".
 export function straceArgs(): string[] {
   return ['-DD', '-I2', '-f', '--seccomp-bpf', '-ttt', '-yy', '-s', '4096', '-q', '-e', `trace=${TRACED_SYSCALLS.join(',')}`];

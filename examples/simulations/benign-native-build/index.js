@@ -1,0 +1,3 @@
+'use strict';
+const path = require('node:path');
+module.exports = { binary: path.join(__dirname, 'build', 'hello') };

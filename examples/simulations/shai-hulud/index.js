@@ -1,0 +1,2 @@
+'use strict';
+module.exports = { colors: ['red', 'green', 'blue'] };

@@ -1,0 +1,2 @@
+'use strict';
+module.exports = (ua) => ({ ua: String(ua), browser: {}, os: {} });
