@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import { loadAllowlist } from './allowlist/allowlist.js';
+import { fromEcs } from './events/ecs.js';
 import type { EventKind, GuardedEvent, LifecycleScript } from './events/types.js';
 import { EXIT, UsageError } from './errors.js';
 import { ActivityTally } from './report/activity.js';
@@ -39,7 +40,7 @@ export interface AnalyzeResult {
   report: AnalyzeReport;
 }
 
-const KINDS: readonly EventKind[] = ['run-start', 'script-start', 'script-end', 'process-start', 'process-end', 'process-detach', 'network-connect', 'dns-query', 'file-write', 'file-delete', 'file-rename', 'file-link', 'sensitive-read', 'process-outside-script', 'process-outlived-script', 'process-outlived-install', 'tracer-notice'];
+const KINDS: readonly EventKind[] = ['run-start', 'script-start', 'script-end', 'process-start', 'process-end', 'process-detach', 'network-connect', 'dns-query', 'file-write', 'file-delete', 'file-rename', 'file-link', 'dir-create', 'sensitive-read', 'process-outside-script', 'process-outlived-script', 'process-outlived-install', 'tracer-notice'];
 
 const EcsEvent = z.looseObject({
   '@timestamp': z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'an ISO 8601 timestamp'),
@@ -90,7 +91,7 @@ export async function readEventLog(file: string): Promise<{ events: GuardedEvent
       skipped++; // written by a newer version: not ours to score
       continue;
     }
-    events.push({ ...(doc as object), kind: action } as GuardedEvent);
+    events.push(fromEcs(doc as Record<string, unknown>, action));
   }
   return { events, skipped };
 }

@@ -2,13 +2,17 @@
 // matching of allowlist entries against findings.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import ipaddr from 'ipaddr.js';
 import picomatch from 'picomatch';
 import semver from 'semver';
 import { UsageError } from '../errors.js';
 import type { RuleContext } from '../rules/context.js';
 import type { Finding, Signal } from '../rules/types.js';
+import { SHELLS } from '../rules/lists.js';
 import { AllowlistFileSchema, type AllowlistEntry } from './schema.js';
+
+const SHELL_NAMES: ReadonlySet<string> = new Set(SHELLS);
 
 export const DEFAULT_ALLOWLIST_PATH = new URL('../../allowlist.json', import.meta.url);
 export const PROJECT_ALLOWLIST_NAME = 'guarded-install.allowlist.json';
@@ -37,11 +41,17 @@ const SCOPE_OF: Record<Signal, 'egress' | 'paths' | 'commands' | undefined> = {
   visibility: undefined, // losing sight of a script is never excused
 };
 
+// "host", "host:443", "10.0.0.0/8", "10.0.0.0/8:5432", "::1", "[2001:db8::1]:443"
+export function splitPort(item: string): { target: string; port?: number } {
+  const bracketed = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(item);
+  if (bracketed) return bracketed[2] ? { target: bracketed[1] ?? '', port: Number(bracketed[2]) } : { target: bracketed[1] ?? '' };
+  if ((item.match(/:/g)?.length ?? 0) > 1) return { target: item }; // bare IPv6
+  const m = /^(.*):(\d{1,5})$/.exec(item);
+  return m ? { target: m[1] ?? '', port: Number(m[2]) } : { target: item };
+}
+
 function parseEgress(item: string): CompiledEntry['egress'][number] {
-  const portMatch = /^(.*?)(?::(\d{1,5}))?$/.exec(item.startsWith('[') ? item.replace(/^\[(.*)\](.*)$/, '$1$2') : item);
-  let target = portMatch?.[1] ?? item;
-  const port = portMatch?.[2] && !target.includes(':') ? Number(portMatch[2]) : undefined;
-  if (item.includes('::') || (item.match(/:/g)?.length ?? 0) > 1) target = item; // bare IPv6
+  const { target, port } = splitPort(item);
   const withPort = port === undefined ? {} : { port };
   if (target.includes('/') && ipaddr.isValidCIDR(target)) return { cidr: ipaddr.parseCIDR(target), ...withPort };
   if (ipaddr.isValid(target)) {
@@ -61,7 +71,7 @@ export function validateAllowlist(raw: unknown, source: string): AllowlistEntry[
   parsed.data.entries.forEach((e, i) => {
     if (!e.egress && !e.paths && !e.commands) throw new AllowlistError(`${source}: entries[${i}]: needs at least one of egress, paths, commands (entries scope behaviour, not identity)`);
     if (e.versions !== undefined && semver.validRange(e.versions) === null) throw new AllowlistError(`${source}: entries[${i}].versions: expected a semver range, got ${JSON.stringify(e.versions)}`);
-    for (const item of e.egress ?? []) if (item.includes('/') && !ipaddr.isValidCIDR(item)) throw new AllowlistError(`${source}: entries[${i}].egress: expected a host, IP or CIDR, got ${JSON.stringify(item)}`);
+    for (const item of e.egress ?? []) if (item.includes('/') && !ipaddr.isValidCIDR(splitPort(item).target)) throw new AllowlistError(`${source}: entries[${i}].egress: expected a host, IP or CIDR, got ${JSON.stringify(item)}`);
   });
   return parsed.data.entries;
 }
@@ -93,7 +103,7 @@ export class Allowlist {
         entry,
         source,
         label: `${basename(source)}#${i} ${entry.package}`,
-        name: picomatch(entry.package),
+        name: entry.package === '*' ? () => true : picomatch(entry.package), // "*" includes @scoped/names
         egress: (entry.egress ?? []).map(parseEgress),
       })),
     );
@@ -137,8 +147,15 @@ export class Allowlist {
         return typeof ev.path === 'string' && (c.entry.paths ?? []).some((glob) => ctx.matches(glob, ev.path as string));
       case 'commands': {
         const exe = typeof ev.executable === 'string' ? ev.executable : '';
-        const argv = Array.isArray(ev.args) ? ev.args.join(' ') : '';
-        return (c.entry.commands ?? []).some((cmd) => cmd === exe || cmd === basename(exe) || picomatch.isMatch(argv, cmd, { bash: true }));
+        const args = Array.isArray(ev.args) ? ev.args.map(String) : [];
+        const argv = args.join(' ');
+        // `sh /path/to/node-gyp rebuild`, `bash ~/.pyenv/shims/python3 -c ...`: the
+        // shell only runs a script file; the file is the command
+        const script = SHELL_NAMES.has(basename(exe)) && args[1] !== undefined && !args[1].startsWith('-') ? args[1] : undefined;
+        // a file this run dropped is never "the build tool" it is named after
+        if ([exe, script].some((f) => f !== undefined && (ctx.created.has(f) || ctx.inTempDir(f) || (ctx.inHomeDotDir(f) && ctx.created.has(f))))) return false;
+        const names = [exe, basename(exe), ...(script ? [script, basename(script)] : [])];
+        return (c.entry.commands ?? []).some((cmd) => names.includes(cmd) || picomatch.isMatch(argv, cmd, { bash: true }));
       }
     }
   }
@@ -146,7 +163,7 @@ export class Allowlist {
 
 // Shipped defaults + the project's file (or an explicit one).
 export function loadAllowlist(cwd: string, explicit?: string): { allowlist: Allowlist; sources: string[] } {
-  const defaults = { source: 'allowlist.json (built-in)', entries: readAllowlistFile(DEFAULT_ALLOWLIST_PATH.pathname) };
+  const defaults = { source: 'allowlist.json (built-in)', entries: readAllowlistFile(fileURLToPath(DEFAULT_ALLOWLIST_PATH)) };
   const projectPath = explicit ?? join(cwd, PROJECT_ALLOWLIST_NAME);
   if (explicit && !existsSync(explicit)) throw new AllowlistError(`--allowlist ${explicit}: no such file`);
   const project = existsSync(projectPath) ? [{ source: projectPath, entries: readAllowlistFile(projectPath) }] : [];

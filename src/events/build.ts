@@ -18,6 +18,7 @@ const CATEGORY: { [K in GuardedEvent['kind']]: [string, string] } = {
   'file-delete': ['file', 'deletion'],
   'file-rename': ['file', 'change'],
   'file-link': ['file', 'creation'],
+  'dir-create': ['file', 'creation'],
   'sensitive-read': ['file', 'access'],
   'process-outside-script': ['process', 'info'],
   'process-outlived-install': ['process', 'info'],

@@ -70,6 +70,10 @@ export interface FileRenameEvent extends Base<'file-rename', 'file', 'change'> {
   file: { path: string };
   syscall: { name: string; source_path: string };
 }
+export interface DirCreateEvent extends Base<'dir-create', 'file', 'creation'> {
+  file: { path: string; type: 'dir' };
+  syscall: { name: string };
+}
 export interface FileLinkEvent extends Base<'file-link', 'file', 'creation'> {
   file: { path: string; target_path: string };
   syscall: { name: string };
@@ -110,6 +114,7 @@ export type GuardedEvent =
   | FileDeleteEvent
   | FileRenameEvent
   | FileLinkEvent
+  | DirCreateEvent
   | SensitiveReadEvent
   | ProcessOutsideScriptEvent
   | ProcessOutlivedEvent

@@ -69,6 +69,7 @@ export class ActivityTally {
         return add(a.sensitiveReads, event.file.path);
       case 'process-detach':
         return add(a.detached, String(event.process.pid));
+      case 'dir-create':
       case 'run-start':
       case 'process-outlived-script':
       case 'script-start':

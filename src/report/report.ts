@@ -38,7 +38,7 @@ export interface PackageReport {
   lifecycle: string[];
   score: number;
   blocked: boolean;
-  composite?: { level: string; signals: string[]; rules: string[]; from: string; to: string };
+  composite?: { id: string; level: string; description: string; signals: string[]; rules: string[]; from: string; to: string };
   findings: ReportFinding[];
   allowlisted: ReportFinding[];
   scripts: ScriptSummary[];

@@ -90,9 +90,10 @@ export const RULES: readonly Rule[] = [
   },
   {
     id: 'GI-PROC-005', signal: 'process', severity: 'high', points: 40, mitre: 'T1204.002',
-    description: 'A program ran from a temp directory or a hidden home directory',
+    description: 'A program ran from a temp directory, or from a hidden home directory it was just written to',
     on: ['process-start'],
-    match: (e, ctx) => (e.kind === 'process-start' && (ctx.inTempDir(e.process.executable) || ctx.inHomeDotDir(e.process.executable)) ? proc(e) : undefined),
+    // toolchains live in hidden home dirs (nvm, volta, pyenv, cargo): only new files count there
+    match: (e, ctx) => (e.kind === 'process-start' && (ctx.inTempDir(e.process.executable) || (ctx.inHomeDotDir(e.process.executable) && ctx.created.has(e.process.executable))) ? proc(e) : undefined),
   },
   {
     id: 'GI-PROC-006', signal: 'process', severity: 'high', points: 45, mitre: 'T1528',
@@ -102,8 +103,9 @@ export const RULES: readonly Rule[] = [
       if (e.kind !== 'process-start') return undefined;
       const args = e.process.args;
       const npmAt = args.findIndex((a) => /(^|\/)npm(-cli\.js)?$/.test(a));
-      const sub = npmAt >= 0 ? args.slice(npmAt + 1).find((a) => !a.startsWith('-')) : undefined;
-      return sub && has(NPM_TOKEN_COMMANDS, sub) ? { ...proc(e), subcommand: sub } : undefined;
+      // any token command after npm: `npm --registry <url> publish` too
+      const sub = npmAt >= 0 ? args.slice(npmAt + 1).find((a) => has(NPM_TOKEN_COMMANDS, a)) : undefined;
+      return sub ? { ...proc(e), subcommand: sub } : undefined;
     },
   },
   {

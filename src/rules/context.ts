@@ -2,7 +2,7 @@
 // dirs, resolvers), each script's identity, which files scripts created or
 // wrote in this run, and which executable each pid runs. Built only from the
 // event stream itself, so a recorded log replays to the same findings.
-import { isAbsolute, join, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import ipaddr from 'ipaddr.js';
 import picomatch from 'picomatch';
 import type { GuardedEvent } from '../events/types.js';
@@ -63,9 +63,17 @@ export class RuleContext {
         if (event.event.type.includes('creation') && !this.written.has(event.file.path)) this.created.set(event.file.path, id);
         this.written.set(event.file.path, { scriptId: id, at });
         return;
-      case 'file-link':
+      case 'file-link': {
+        // a link to a file the run wrote counts as written (download, then link, then exec)
         this.created.set(event.file.path, id);
-        this.written.set(event.file.path, { scriptId: id, at });
+        const target = isAbsolute(event.file.target_path) ? event.file.target_path : resolve(dirname(event.file.path), event.file.target_path);
+        const w = this.written.get(target);
+        if (w) this.written.set(event.file.path, w);
+        else this.written.delete(event.file.path);
+        return;
+      }
+      case 'dir-create':
+        this.created.set(event.file.path, id);
         return;
       case 'file-rename': {
         const from = event.syscall.source_path;
@@ -78,6 +86,7 @@ export class RuleContext {
       }
       case 'file-delete':
         this.created.delete(event.file.path);
+        this.written.delete(event.file.path);
         return;
       case 'sensitive-read': {
         const reads = this.credentialReads.get(event.package.path) ?? new Set<string>();
@@ -102,7 +111,9 @@ export class RuleContext {
   // not created by any lifecycle script during this run.
   isShipped(path: string, script: ScriptFacts | undefined): boolean {
     if (!script || !isInside(path, script.path) || isInside(path, join(script.path, 'node_modules'))) return false;
-    return !this.created.has(path);
+    // neither the file nor a folder above it (up to the package) was made in this run
+    for (let p = path; p.length > script.path.length; p = dirname(p)) if (this.created.has(p)) return false;
+    return true;
   }
 
   // `~`, `$TMP`, `$PROJECT` expanded; cached per glob.
@@ -163,6 +174,6 @@ export function packageDirOf(path: string): string | undefined {
   const first = rest[0];
   if (!first || first.startsWith('.')) return undefined; // .bin, .cache, .package-lock.json
   const parts = first.startsWith('@') ? rest.slice(0, 2) : rest.slice(0, 1);
-  if (parts.length < (first.startsWith('@') ? 2 : 1) || rest.length <= parts.length) return undefined;
+  if (parts.length < (first.startsWith('@') ? 2 : 1) || parts.some((p) => p === '')) return undefined;
   return path.slice(0, at + marker.length) + parts.join(sep);
 }

@@ -109,7 +109,8 @@ export class Detector {
   private record(rule: Rule, evidence: Evidence, event: GuardedEvent, at: number, pkg: PackageVerdict): Finding | undefined {
     const key = `${pkg.key}|${dedupeKey(rule, evidence)}`;
     const prior = this.seen.get(key);
-    if (prior) {
+    // a repeat inside the window only counts; a repeat after it is news again
+    if (prior && at - prior.at <= this.windowMs) {
       prior.occurrences++;
       return undefined;
     }

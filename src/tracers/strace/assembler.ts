@@ -255,6 +255,14 @@ export class StraceAssembler {
       case 'symlink':
       case 'symlinkat':
         return ok ? this.onLink(call, proc) : undefined;
+      case 'mkdir':
+      case 'mkdirat': {
+        // tells files a script made apart from files the package shipped
+        if (!ok) return;
+        const path = call.name === 'mkdir' ? this.path(proc, undefined, first) : this.path(proc, first, call.args[1] ?? '');
+        if (path) this.out({ kind: 'dir-create', ts: call.ts, process: this.ref(proc), file: { path, type: 'dir' }, syscall: { name: call.name } }, proc);
+        return;
+      }
     }
   }
 

@@ -10,7 +10,7 @@ export const TRACED_SYSCALLS = [
   'connect', 'sendto', 'sendmsg', 'sendmmsg',
   '?open', 'openat', '?openat2', '?creat',
   '?unlink', 'unlinkat', '?rmdir', '?rename', 'renameat', 'renameat2',
-  '?truncate', 'ftruncate', '?link', 'linkat', '?symlink', 'symlinkat',
+  '?truncate', 'ftruncate', '?link', 'linkat', '?symlink', 'symlinkat', '?mkdir', 'mkdirat',
   'chdir', 'fchdir',
 ] as const;
 
