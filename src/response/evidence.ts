@@ -37,6 +37,6 @@ export function keepEvidence(projectRoot: string, runDir: string, pkg: { name: s
     });
   }
   if (manifest.length === 0) return undefined;
-  writeFileSync(join(target, 'manifest.json'), `${JSON.stringify({ package: pkg, packageDir: scripts[0]?.path, snapshots: manifest }, null, 2)}\n`);
+  writeFileSync(join(target, 'manifest.json'), `${JSON.stringify({ package: { name: pkg.name, version: pkg.version }, packageDir: scripts[0]?.path, snapshots: manifest }, null, 2)}\n`);
   return target;
 }

@@ -37,8 +37,11 @@ export class Responder {
     const now = this.options.now ?? Date.now;
     const detectedAt = now();
     const targets = new Set([...this.options.livePids(pkg.key), event.process.pid]);
-    const killed = killOurs(targets, this.options.runDir);
-    this.pidsOf.set(pkg.key, new Set(killed));
+    killOurs(targets, this.options.runDir);
+    // every target counts, signalled now or already ended (a leftover killed
+    // before the finding about it): their deaths in the trace close the record
+    const pids = [...targets];
+    this.pidsOf.set(pkg.key, new Set(pids));
     this.records.set(pkg.key, {
       package: { name: pkg.name, version: pkg.version, path: pkg.path },
       rule: pkg.crossed?.rule ?? '',
@@ -46,7 +49,7 @@ export class Responder {
       crossedAt: pkg.crossed?.at ?? Date.parse(event['@timestamp']),
       detectedAt,
       killSentAt: now(),
-      pids: killed,
+      pids,
     });
     this.options.stopNpm();
   }
