@@ -226,13 +226,18 @@ function baseEnv() {
   return env;
 }
 
+// The package is packed from a staged copy that also holds the one canonical
+// _shared/sim-guard.js, so the guard is written once, not once per package.
 function packSimulation(sim, dest, scratch) {
   const home = join(scratch, 'home');
   const cache = join(scratch, 'cache');
+  const stage = join(scratch, 'stage', sim.name);
   mkdirSync(home, { recursive: true });
   mkdirSync(cache, { recursive: true });
+  cpSync(join(SIM_ROOT, sim.name), stage, { recursive: true });
+  cpSync(join(SIM_ROOT, '_shared', 'sim-guard.js'), join(stage, 'sim-guard.js'));
   const out = execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dest], {
-    cwd: join(SIM_ROOT, sim.name),
+    cwd: stage,
     env: { ...baseEnv(), HOME: home, npm_config_cache: cache, npm_config_update_notifier: 'false' },
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
