@@ -1,3 +1,4 @@
+import { tmpdir } from 'node:os';
 import { describe, expect, it, vi } from 'vitest';
 import { main, splitNpmArgs } from '../src/cli.js';
 
@@ -24,6 +25,13 @@ describe('main: usage errors exit 2, help and version exit 0', () => {
     [['publish'], 2],
     [['--require-tracer', 'dtrace'], 2],
     [['--cwd'], 2],
+    [['--threshold', 'abc'], 2],
+    [['--threshold', '0'], 2],
+    [['--threshold', '101'], 2],
+    [['--window', '-1'], 2],
+    [['ci', '--no-such-flag'], 2],
+    [['analyze'], 2],
+    [['analyze', '--help'], 0],
     [['--help'], 0],
     [['--version'], 0],
   ])('%j -> exit %i', async (argv, code) => {
@@ -43,5 +51,39 @@ describe('main: usage errors exit 2, help and version exit 0', () => {
     vi.restoreAllMocks();
     expect(outcome.exitCode).toBe(2);
     expect(errors.join('')).toContain('/nonexistent/guarded-install-test: no such directory');
+  });
+});
+
+describe('main: configuration errors name what is wrong', () => {
+  async function stderrOf(argv: string[]): Promise<{ code: number; text: string }> {
+    const errors: string[] = [];
+    vi.spyOn(process.stderr, 'write').mockImplementation((s) => {
+      errors.push(String(s));
+      return true;
+    });
+    vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    const outcome = await main(argv);
+    vi.restoreAllMocks();
+    return { code: outcome.exitCode, text: errors.join('') };
+  }
+
+  it('an invalid --allowlist exits 2 naming the file, the field and the expectation', async () => {
+    const file = new URL('./fixtures/allowlists/egress-not-a-list.json', import.meta.url).pathname;
+    const { code, text } = await stderrOf(['--cwd', tmpdir(), '--allowlist', file]);
+    expect(code).toBe(2);
+    expect(text).toContain(file);
+    expect(text).toMatch(/entries\[0\]\.egress/);
+  });
+
+  it('a missing --allowlist file exits 2', async () => {
+    const { code, text } = await stderrOf(['--cwd', tmpdir(), '--allowlist', '/nonexistent/allow.json']);
+    expect(code).toBe(2);
+    expect(text).toContain('/nonexistent/allow.json: no such file');
+  });
+
+  it('analyze of a missing log exits 2', async () => {
+    const { code, text } = await stderrOf(['analyze', '/nonexistent/events.ndjson']);
+    expect(code).toBe(2);
+    expect(text).toContain('/nonexistent/events.ndjson: no such file');
   });
 });
