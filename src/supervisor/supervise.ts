@@ -138,7 +138,7 @@ export function supervise(options: SuperviseOptions): Supervision {
     let roots = scriptRoots();
     const watch = npm.pid === undefined ? undefined : new TreeWatch({
       rootPid: npm.pid,
-      intervalMs: options.treePollMs ?? 500,
+      intervalMs: options.treePollMs ?? 1000,
       scriptsAreTraced: options.tracer.name === 'strace',
       isScriptRoot: (pid) => roots.has(pid) || (roots = scriptRoots()).has(pid),
       onOutside: (proc) => {
