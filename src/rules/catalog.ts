@@ -92,8 +92,16 @@ export const RULES: readonly Rule[] = [
     id: 'GI-PROC-005', signal: 'process', severity: 'high', points: 40, mitre: 'T1204.002',
     description: 'A program ran from a temp directory, or from a hidden home directory it was just written to',
     on: ['process-start'],
-    // toolchains live in hidden home dirs (nvm, volta, pyenv, cargo): only new files count there
-    match: (e, ctx) => (e.kind === 'process-start' && (ctx.inTempDir(e.process.executable) || (ctx.inHomeDotDir(e.process.executable) && ctx.created.has(e.process.executable))) ? proc(e) : undefined),
+    // toolchains live in hidden home dirs (nvm, volta, pyenv, cargo) and in temp
+    // caches (pre-commit's node env): there only files made in this run count,
+    // and a JS runtime that already existed is the script's own interpreter
+    match: (e, ctx) => {
+      if (e.kind !== 'process-start') return undefined;
+      const exe = e.process.executable;
+      const fresh = ctx.created.has(exe);
+      if (ctx.inTempDir(exe) && (fresh || !has(JS_RUNTIMES, basename(exe)))) return proc(e);
+      return ctx.inHomeDotDir(exe) && fresh ? proc(e) : undefined;
+    },
   },
   {
     id: 'GI-PROC-006', signal: 'process', severity: 'high', points: 45, mitre: 'T1528',
