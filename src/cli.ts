@@ -55,12 +55,15 @@ function installCommand(name: 'install' | 'ci', npm: string[], onRun: (o: RunOpt
     .description(name === 'install' ? 'npm install, supervised (default)' : 'npm ci, supervised')
     .addOption(new Option('--events <file>', 'write every traced event as ECS NDJSON').env('GUARDED_INSTALL_EVENTS'))
     .addOption(new Option('--report <file>', 'write the JSON report').env('GUARDED_INSTALL_REPORT'))
+    .addOption(new Option('--sarif <file>', 'write SARIF 2.1.0 for code scanning').env('GUARDED_INSTALL_SARIF'))
+    .addOption(new Option('--github', 'GitHub Actions job summary, annotations and outputs (default: when GITHUB_ACTIONS=true)'))
+    .addOption(new Option('--no-github', 'no GitHub Actions output even inside GitHub Actions'))
     .addOption(new Option('--json', 'print the JSON report on stdout (npm output goes to stderr)'))
     .addOption(new Option('--no-kill', 'audit mode: report, do not kill (the build still fails)'))
     .addOption(new Option('--require-tracer <tracer>', 'fail (exit 2) unless this tracer can run').choices(['strace']).env('GUARDED_INSTALL_REQUIRE_TRACER'))
     .addOption(new Option('-q, --quiet', 'no progress or summary on stderr'))
     .addHelpText('after', EXIT_HELP)
-    .action((opts: ScoringFlags & { events?: string; report?: string; json?: boolean; kill: boolean; requireTracer?: 'strace'; quiet?: boolean }) => {
+    .action((opts: ScoringFlags & { events?: string; report?: string; sarif?: string; github?: boolean; json?: boolean; kill: boolean; requireTracer?: 'strace'; quiet?: boolean }) => {
       onRun({
         command: name,
         npmArgs: npm,
@@ -71,6 +74,8 @@ function installCommand(name: 'install' | 'ci', npm: string[], onRun: (o: RunOpt
         handleSignals: true,
         ...(opts.events ? { events: opts.events } : {}),
         ...(opts.report ? { report: opts.report } : {}),
+        ...(opts.sarif ? { sarif: opts.sarif } : {}),
+        ...(opts.github !== undefined ? { github: opts.github } : {}),
         ...(opts.requireTracer ? { requireTracer: opts.requireTracer } : {}),
         ...(opts.threshold !== undefined ? { threshold: opts.threshold } : {}),
         ...(opts.window !== undefined ? { windowMs: opts.window } : {}),
@@ -79,14 +84,15 @@ function installCommand(name: 'install' | 'ci', npm: string[], onRun: (o: RunOpt
     });
 }
 
-type Job = { kind: 'run'; options: RunOptions } | { kind: 'analyze'; file: string; flags: ScoringFlags & { report?: string; json?: boolean } };
+type DoctorFlags = { cwd?: string; requireTracer?: 'strace'; json?: boolean; verbose?: boolean };
+type Job = { kind: 'run'; options: RunOptions } | { kind: 'analyze'; file: string; flags: ScoringFlags & { report?: string; sarif?: string; json?: boolean } } | { kind: 'doctor'; flags: DoctorFlags };
 
 function buildProgram(npm: string[], onJob: (job: Job) => void): Command {
   const program = new Command('guarded-install')
     .description('Run npm install with every dependency lifecycle script traced, attributed to package@version, scored, and stopped when it behaves like a supply-chain attack.')
-    .usage('[install|ci|analyze] [options] [-- <npm args>]')
+    .usage('[install|ci|analyze|doctor] [options] [-- <npm args>]')
     .version(VERSION, '-V, --version')
-    .addHelpText('after', `${EXIT_HELP}\n\nExamples:\n  guarded-install                      npm install, supervised\n  guarded-install ci --report r.json   npm ci, JSON report to r.json\n  guarded-install -- --omit=dev        everything after -- goes to npm\n  guarded-install analyze events.ndjson  re-score a recorded event log`)
+    .addHelpText('after', `${EXIT_HELP}\n\nExamples:\n  guarded-install                      npm install, supervised\n  guarded-install ci --report r.json   npm ci, JSON report to r.json\n  guarded-install -- --omit=dev        everything after -- goes to npm\n  guarded-install analyze events.ndjson  re-score a recorded event log\n  guarded-install doctor               check this machine's protection with a canary`)
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
   program.addCommand(installCommand('install', npm, (options) => onJob({ kind: 'run', options })), { isDefault: true });
@@ -96,9 +102,20 @@ function buildProgram(npm: string[], onJob: (job: Job) => void): Command {
       .description('re-score a recorded event log (--events) with the current rules and allowlist')
       .argument('<events>', 'NDJSON event log')
       .addOption(new Option('--report <file>', 'write the JSON report'))
+      .addOption(new Option('--sarif <file>', 'write SARIF 2.1.0 for code scanning'))
       .addOption(new Option('--json', 'print the JSON report on stdout'))
       .addHelpText('after', EXIT_HELP)
-      .action((file: string, flags: ScoringFlags & { report?: string; json?: boolean }) => onJob({ kind: 'analyze', file, flags })),
+      .action((file: string, flags: ScoringFlags & { report?: string; sarif?: string; json?: boolean }) => onJob({ kind: 'analyze', file, flags })),
+  );
+  program.addCommand(
+    new Command('doctor')
+      .description('check what protection this machine gets (tracer, ptrace, npm script-shell, evidence dir), then install a harmless canary and fail unless it is detected')
+      .addOption(new Option('-C, --cwd <dir>', 'project directory whose evidence dir is checked').env('GUARDED_INSTALL_CWD'))
+      .addOption(new Option('--require-tracer <tracer>', 'fail (exit 2) unless this tracer can run').choices(['strace']).env('GUARDED_INSTALL_REQUIRE_TRACER'))
+      .addOption(new Option('--json', 'print the check results as JSON on stdout'))
+      .addOption(new Option('--verbose', 'show the canary install\'s own output'))
+      .addHelpText('after', '\nExit codes:\n  0    healthy: every check passed and the canary was detected and stopped\n  1    unhealthy: a check failed (the reason is printed)\n  2    usage error, or --require-tracer strace when strace cannot run')
+      .action((flags: DoctorFlags) => onJob({ kind: 'doctor', flags })),
   );
   for (const cmd of program.commands) cmd.exitOverride().configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
   return program;
@@ -111,6 +128,11 @@ async function execute(job: Job): Promise<CliOutcome> {
     const result = await run(job.options);
     return { exitCode: result.exitCode, ...(result.signal ? { signal: result.signal } : {}) };
   }
+  if (job.kind === 'doctor') {
+    const { doctor } = await import('./doctor/doctor.js');
+    const result = await doctor({ cwd: job.flags.cwd ?? process.cwd(), json: job.flags.json === true, verbose: job.flags.verbose === true, ...(job.flags.requireTracer ? { requireTracer: job.flags.requireTracer } : {}) });
+    return { exitCode: result.exitCode };
+  }
   const [{ analyze }, { writeFileAtomic }, { resolve }] = await Promise.all([import('./analyze.js'), import('./report/files.js'), import('node:path')]);
   const cwd = job.flags.cwd ?? process.cwd();
   const result = await analyze({
@@ -122,6 +144,10 @@ async function execute(job: Job): Promise<CliOutcome> {
   });
   const text = `${JSON.stringify(result.report, null, 2)}\n`;
   if (job.flags.report) writeFileAtomic(resolve(cwd, job.flags.report), text);
+  if (job.flags.sarif) {
+    const { readProjectFiles, renderSarif } = await import('./report/sarif.js');
+    writeFileAtomic(resolve(cwd, job.flags.sarif), `${JSON.stringify(renderSarif(result.report, readProjectFiles(cwd)), null, 2)}\n`);
+  }
   if (job.flags.json) process.stdout.write(text);
   const r = result.report;
   process.stderr.write(`guarded-install analyze: ${r.verdict}${r.blockedPackages.length ? `: blocked ${r.blockedPackages.join(', ')}` : ''} (max score ${r.maxScore}, threshold ${r.threshold}, ${r.events.total} events)\n`);
@@ -147,6 +173,9 @@ export async function main(argv: string[]): Promise<CliOutcome> {
   } catch (error) {
     if (error instanceof GuardedInstallError) {
       process.stderr.write(`guarded-install: error: ${error.message}\n`);
+      // inside GitHub Actions, also as an annotation on the run
+      const json = job.kind === 'run' ? job.options.json : job.flags.json;
+      if (process.env.GITHUB_ACTIONS === 'true') (json ? process.stderr : process.stdout).write(`::error title=guarded-install::${error.message.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A')}\n`);
       return { exitCode: error.exitCode };
     }
     const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);

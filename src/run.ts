@@ -12,7 +12,9 @@ import { EXIT, GuardedInstallError, TracerUnavailableError, UsageError } from '.
 import { hostFacts, hostIdentity, resolveInBackground } from './host.js';
 import { ActivityTally } from './report/activity.js';
 import { NdjsonWriter, writeFileAtomic } from './report/files.js';
+import { githubReporter } from './report/github.js';
 import { buildReport, pkgId, type Report, type TimelineEntry } from './report/report.js';
+import { readProjectFiles, renderSarif } from './report/sarif.js';
 import { renderTerminalSummary } from './report/terminal.js';
 import { keepEvidence } from './response/evidence.js';
 import { Responder } from './response/responder.js';
@@ -28,6 +30,8 @@ export interface RunOptions {
   cwd: string;
   events?: string;
   report?: string;
+  sarif?: string; // SARIF 2.1.0 for code scanning
+  github?: boolean; // job summary, annotations, outputs (default: when GITHUB_ACTIONS=true)
   json?: boolean;
   quiet?: boolean;
   requireTracer?: 'strace';
@@ -91,6 +95,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
     timeline.push({ at: new Date(at).toISOString(), ms: Math.round(at - startedAt), type, ...(pkg ? { package: pkg } : {}), ...(detail ? { detail } : {}) });
   };
   const writer = options.events ? new NdjsonWriter(resolve(options.events)) : undefined;
+  const github = githubReporter(options.github, env);
   const host = hostFacts(env, cwd);
   const domains = resolveInBackground(allowlist.hostnames());
 
@@ -117,6 +122,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
       if (domain) event.destination.domain = domain;
     }
     writer?.write(toEcs(event));
+    github?.onEvent(event);
     for (const f of detector.onEvent(event)) {
       if (f.allowlisted && f.allowlisted.points === 0) continue;
       mark('finding', f.at, pkgId(f.package), `${f.rule} +${f.allowlisted?.points ?? f.points}`);
@@ -197,7 +203,15 @@ export async function run(options: RunOptions): Promise<RunResult> {
   }
   writer?.close();
   if (options.report) writeFileAtomic(resolve(options.report), `${JSON.stringify(report, null, 2)}\n`);
+  if (options.sarif) writeFileAtomic(resolve(options.sarif), `${JSON.stringify(renderSarif(report, readProjectFiles(cwd, env.GITHUB_WORKSPACE)), null, 2)}\n`);
   if (!options.quiet) stderr.write(renderTerminalSummary(report, c));
   if (options.json) stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  github?.finish(report, {
+    cwd,
+    commands: options.json ? stderr : stdout,
+    ...(options.report ? { reportPath: resolve(options.report) } : {}),
+    ...(options.sarif ? { sarifPath: resolve(options.sarif) } : {}),
+    ...(options.events ? { eventsPath: resolve(options.events) } : {}),
+  });
   return { exitCode, ...(signal ? { signal } : {}), report };
 }

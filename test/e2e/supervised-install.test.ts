@@ -253,7 +253,7 @@ describe('guarded-install supervising real npm installs (private network namespa
     expect(killedBySignalRun.killed.length, 'the SIGTERM test must have run first').toBe(2);
     for (const pid of killedBySignalRun.killed) {
       const end = killedBySignalRun.events.find((e) => e.event.action === 'process-end' && e.process.pid === pid);
-      expect(['SIGTERM', 'SIGKILL'], `process-end of pid ${pid}`).toContain(end?.process.signal);
+      expect(['SIGTERM', 'SIGKILL'], `process-end of pid ${pid}`).toContain(end?.syscall?.signal);
     }
   });
 
@@ -303,7 +303,7 @@ describe('guarded-install supervising real npm installs (private network namespa
         { name: 'probe-dep', version: depVersion(p, 'probe-dep'), scripts: [['postinstall', 0]] },
       ]);
       const ev = readEvents(events);
-      expect(ev.filter((e) => e.event.action === 'tracer-notice').map((e) => e.tracer)).toEqual(['none']);
+      expect(ev.filter((e) => e.event.action === 'tracer-notice').map((e) => e.run?.tracer)).toEqual(['none']);
       expect(ev.filter((e) => e.package.name === 'probe-dep').map((e) => e.event.action)).toEqual(['script-start', 'script-end']);
     });
   });
@@ -347,7 +347,7 @@ describe('guarded-install supervising real npm installs (private network namespa
     // npm would wait for it (the tracer holds the script's stdio): it is ended
     // 300 ms after its script, in audit mode too, and reported
     const outlived = ev.filter((e) => e.event.action === 'process-outlived-script');
-    expect(outlived.map((e) => [e.package.name, e.process.pid, e.outcome_action])).toEqual([['detach-dep', sleepPid, 'killed']]);
+    expect(outlived.map((e) => [e.package.name, e.process.pid, e.run?.outcome_action])).toEqual([['detach-dep', sleepPid, 'killed']]);
   });
 
   it('default mode: a setsid, detached leftover is killed (by the responder or at the end), reported, and gone', async () => {

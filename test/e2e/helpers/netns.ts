@@ -286,14 +286,14 @@ export interface EcsEvent {
   event: { action: string; kind: string; category: string[]; type: string[]; sequence: number; outcome?: string };
   package: { name: string; version: string; path: string };
   npm: { lifecycle_event: string; script_id: string; ancestry: number[] };
-  process: { pid: number; parent?: { pid: number }; executable?: string; name?: string; args?: string[]; exit_code?: number; signal?: string; working_directory?: string };
+  process: { pid: number; parent?: { pid: number }; executable?: string; name?: string; args?: string[]; exit_code?: number; uptime?: number; working_directory?: string };
   destination?: { ip?: string; port?: number; address: string };
   network?: { transport: string; type?: string };
   file?: { path: string; type?: string };
-  syscall?: { name: string; result?: string };
-  outcome_action?: string;
+  // ECS has no field for these: our custom namespaces (src/events/ecs.ts)
+  syscall?: { name?: string; result?: string; signal?: string };
+  run?: { tracer?: string; outcome_action?: string };
   message?: string;
-  tracer?: string;
 }
 
 export function readEvents(path: string): EcsEvent[] {
