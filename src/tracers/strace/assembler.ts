@@ -1,12 +1,11 @@
 // Turns the parsed strace lines of one lifecycle script into normalized events.
 // Keeps the state strace output leaves implicit: which tid belongs to which
 // process, who forked whom, each process's cwd, and calls split across lines.
-import { basename, isAbsolute, resolve } from 'node:path';
+import { basename } from 'node:path';
 import { buildEvent, scriptAttribution, type EventInput } from '../../events/build.js';
-import { isSensitivePath } from '../../events/sensitive-paths.js';
 import type { GuardedEvent, LifecycleScript, ProcessRef } from '../../events/types.js';
-import { decodeStringArg, decodeStringArray, decodeStringBytes, parseStraceLine, splitArgs, splitDecoration, type StraceLine } from './line.js';
-import { parseDnsQuestion, parseMessages, parseSocketDecoration, parseSockaddr, type SentMessage, type SocketAddress } from './sockaddr.js';
+import { argPath, decodeConnect, decodeFileCall, decodeSend, FILE_CALLS, type Call, type CallContext } from './decode.js';
+import { decodeStringArray, parseStraceLine, splitArgs, splitDecoration, type StraceLine } from './line.js';
 
 interface Proc {
   pid: number;
@@ -18,17 +17,8 @@ interface Proc {
   alive: boolean;
 }
 
-interface Call {
-  tid: number;
-  ts: number;
-  name: string;
-  args: string[];
-  ret: string;
-  errno?: string;
-}
 
 const FORKS = new Set(['clone', 'clone3', 'fork', 'vfork']);
-const WRITE_FLAGS = ['O_WRONLY', 'O_RDWR', 'O_CREAT', 'O_TRUNC', 'O_APPEND', 'O_TMPFILE'];
 // Linux signal numbers 1..31 in order (x86 and the generic table used by arm64)
 const SIGNALS = 'HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM STKFLT CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS'.split(' ');
 type Parsed = Exclude<StraceLine, { type: 'unparsed' }>;
@@ -220,48 +210,22 @@ export class StraceAssembler {
       case 'chdir':
       case 'fchdir': {
         if (!ok) return;
-        const dir = call.name === 'chdir' ? this.path(proc, undefined, first) : splitDecoration(first).decoration;
+        const dir = call.name === 'chdir' ? argPath(proc.cwd, undefined, first) : splitDecoration(first).decoration;
         if (dir) proc.cwd = dir;
         return;
       }
-      case 'connect':
-        return this.onConnect(call, proc);
+      case 'connect': {
+        const input = decodeConnect(call, this.callContext(proc));
+        return input ? this.out(input, proc) : undefined;
+      }
       case 'sendto':
       case 'sendmsg':
       case 'sendmmsg':
-        return ok ? this.onSend(call, proc) : undefined;
-      case 'open':
-      case 'creat':
-      case 'openat':
-      case 'openat2':
-        return this.onOpen(call, proc, ok);
-      case 'unlink':
-      case 'rmdir':
-      case 'unlinkat':
-        return ok ? this.onDelete(call, proc) : undefined;
-      case 'rename':
-      case 'renameat':
-      case 'renameat2':
-        return ok ? this.onRename(call, proc) : undefined;
-      case 'truncate':
-      case 'ftruncate': {
-        if (!ok) return;
-        const path = call.name === 'truncate' ? this.path(proc, undefined, first) : splitDecoration(first).decoration;
-        if (path) this.out({ kind: 'file-write', ts: call.ts, process: this.ref(proc), file: { path }, syscall: { name: call.name, flags: ['O_TRUNC'] } }, proc);
+        if (ok) for (const input of decodeSend(call, this.callContext(proc), this.udpSeen)) this.out(input, proc);
         return;
-      }
-      case 'link':
-      case 'linkat':
-      case 'symlink':
-      case 'symlinkat':
-        return ok ? this.onLink(call, proc) : undefined;
-      case 'mkdir':
-      case 'mkdirat': {
-        // tells files a script made apart from files the package shipped
-        if (!ok) return;
-        const path = call.name === 'mkdir' ? this.path(proc, undefined, first) : this.path(proc, first, call.args[1] ?? '');
-        if (path) this.out({ kind: 'dir-create', ts: call.ts, process: this.ref(proc), file: { path, type: 'dir' }, syscall: { name: call.name } }, proc);
-        return;
+      default: {
+        const input = FILE_CALLS.has(call.name) ? decodeFileCall(call, ok, this.callContext(proc)) : undefined;
+        if (input) this.out(input, proc);
       }
     }
   }
@@ -292,7 +256,7 @@ export class StraceAssembler {
   private onExec(call: Call, proc: Proc): void {
     const [pathArg, argvArg] = call.name === 'execveat' ? [call.args[1], call.args[2]] : [call.args[0], call.args[1]];
     const dirfd = call.name === 'execveat' ? call.args[0] : undefined;
-    const executable = this.path(proc, dirfd, pathArg ?? '') ?? '';
+    const executable = argPath(proc.cwd, dirfd, pathArg ?? '') ?? '';
     proc.executable = executable;
     proc.args = decodeStringArray(argvArg ?? '');
     proc.startedAt = call.ts;
@@ -300,127 +264,8 @@ export class StraceAssembler {
     this.out({ kind: 'process-start', ts: call.ts, process: { ...ref, executable, name: basename(executable), args: proc.args } }, proc);
   }
 
-  private onConnect(call: Call, proc: Proc): void {
-    const addr = parseSockaddr(call.args[1] ?? '');
-    if (!addr || addr.family === 'other') return;
-    const { transport } = parseSocketDecoration(splitDecoration(call.args[0] ?? '').decoration);
-    const result = call.errno ?? (call.ret === '0' ? 'ok' : call.ret);
-    // `= ?`: the process died inside connect(); EINTR/ERESTART*: the attempt goes on
-    const pending = call.errno === undefined ? call.ret === '?' : /^(EINPROGRESS|EINTR|ERESTART)/.test(call.errno);
-    const outcome = pending ? 'unknown' : call.errno === undefined ? 'success' : 'failure';
-    this.out({
-      kind: 'network-connect',
-      ts: call.ts,
-      outcome,
-      process: this.ref(proc),
-      destination: destination(addr, proc.cwd),
-      network: { transport: addr.family === 'unix' ? 'unix' : transport, ...(addr.family !== 'unix' ? { type: addr.family } : {}) },
-      syscall: { name: 'connect', result },
-    }, proc);
-  }
-
-  // Unconnected UDP sends carry their destination; port 53 payloads are DNS
-  // queries. sendmmsg carries several messages, each with its own destination.
-  private onSend(call: Call, proc: Proc): void {
-    const messages: SentMessage[] = call.name === 'sendto'
-      ? [{ name: call.args[4], payload: decodeStringBytes(call.args[1] ?? '') }]
-      : parseMessages(call.args[1] ?? '');
-    const peer = parseSocketDecoration(splitDecoration(call.args[0] ?? '').decoration);
-    const reported = new Set<string>(); // resolvers send A and AAAA in one sendmmsg
-    for (const message of messages) this.onMessage(call, proc, peer, message, reported);
-  }
-
-  private onMessage(call: Call, proc: Proc, peer: ReturnType<typeof parseSocketDecoration>, message: SentMessage, reported: Set<string>): void {
-    const addr = message.name ? parseSockaddr(message.name) : undefined;
-    const dest = addr?.ip !== undefined ? { ip: addr.ip, port: addr.port ?? 0 } : peer.peer;
-    if (!dest) return;
-    const destinationFields = { ip: dest.ip, port: dest.port, address: dest.ip };
-    if (dest.port === 53) {
-      const name = message.payload ? parseDnsQuestion(message.payload) : undefined;
-      if (name) {
-        const key = `${name}|${dest.ip}`;
-        if (!reported.has(key)) this.out({ kind: 'dns-query', ts: call.ts, process: this.ref(proc), dns: { question: { name } }, destination: destinationFields }, proc);
-        reported.add(key);
-        return;
-      }
-    }
-    if (!addr?.ip) return; // connected socket: its connect() was already reported
-    const key = `${proc.pid}|${dest.ip}|${dest.port}`;
-    if (this.udpSeen.has(key)) return;
-    this.udpSeen.add(key);
-    this.out({
-      kind: 'network-connect',
-      ts: call.ts,
-      outcome: 'success',
-      process: this.ref(proc),
-      destination: destinationFields,
-      network: { transport: peer.transport === 'unknown' ? 'udp' : peer.transport, type: addr.family === 'ipv6' ? 'ipv6' : 'ipv4' },
-      syscall: { name: call.name, result: 'ok' },
-    }, proc);
-  }
-
-  private onOpen(call: Call, proc: Proc, ok: boolean): void {
-    const at = call.name === 'openat' || call.name === 'openat2';
-    const pathArg = at ? call.args[1] : call.args[0];
-    const flagText = call.name === 'creat' ? 'O_WRONLY|O_CREAT|O_TRUNC' : call.name === 'openat2' ? (/flags=([A-Z_|0-9x]+)/.exec(call.args[2] ?? '')?.[1] ?? '') : ((at ? call.args[2] : call.args[1]) ?? '');
-    const flags = flagText.split('|');
-    const writes = flags.some((f) => WRITE_FLAGS.includes(f));
-    const requested = this.path(proc, at ? call.args[0] : undefined, pathArg ?? '');
-    const resolved = ok ? splitDecoration(call.ret).decoration : undefined;
-    const path = resolved ?? requested;
-    if (!path) return;
-    if (writes) {
-      if (ok) this.out({ kind: 'file-write', ts: call.ts, process: this.ref(proc), file: { path }, syscall: { name: call.name, flags: flags.filter((f) => f.startsWith('O_')) } }, proc);
-      return;
-    }
-    // the name asked for counts too: ~/.npmrc may be a symlink to a dull path
-    const sensitive = isSensitivePath(path) ? path : requested !== undefined && isSensitivePath(requested) ? requested : undefined;
-    if (sensitive) this.out({ kind: 'sensitive-read', ts: call.ts, outcome: ok ? 'success' : 'failure', process: this.ref(proc), file: { path: sensitive }, syscall: { name: call.name } }, proc);
-  }
-
-  private onDelete(call: Call, proc: Proc): void {
-    const at = call.name === 'unlinkat';
-    const path = this.path(proc, at ? call.args[0] : undefined, (at ? call.args[1] : call.args[0]) ?? '');
-    if (!path) return;
-    const dir = call.name === 'rmdir' || (at && (call.args[2] ?? '').includes('AT_REMOVEDIR'));
-    this.out({ kind: 'file-delete', ts: call.ts, process: this.ref(proc), file: { path, type: dir ? 'dir' : 'file' }, syscall: { name: call.name } }, proc);
-  }
-
-  private onRename(call: Call, proc: Proc): void {
-    const [from, to] = call.name === 'rename'
-      ? [this.path(proc, undefined, call.args[0] ?? ''), this.path(proc, undefined, call.args[1] ?? '')]
-      : [this.path(proc, call.args[0], call.args[1] ?? ''), this.path(proc, call.args[2], call.args[3] ?? '')];
-    if (!from || !to) return;
-    this.out({ kind: 'file-rename', ts: call.ts, process: this.ref(proc), file: { path: to }, syscall: { name: call.name, source_path: from } }, proc);
-  }
-
-  private onLink(call: Call, proc: Proc): void {
-    let target: string | undefined;
-    let path: string | undefined;
-    switch (call.name) {
-      case 'link':
-        [target, path] = [this.path(proc, undefined, call.args[0] ?? ''), this.path(proc, undefined, call.args[1] ?? '')];
-        break;
-      case 'linkat':
-        [target, path] = [this.path(proc, call.args[0], call.args[1] ?? ''), this.path(proc, call.args[2], call.args[3] ?? '')];
-        break;
-      case 'symlink':
-        [target, path] = [decodeStringArg(call.args[0] ?? ''), this.path(proc, undefined, call.args[1] ?? '')];
-        break;
-      default:
-        [target, path] = [decodeStringArg(call.args[0] ?? ''), this.path(proc, call.args[1], call.args[2] ?? '')];
-    }
-    if (!path || target === undefined) return;
-    this.out({ kind: 'file-link', ts: call.ts, process: this.ref(proc), file: { path, target_path: target }, syscall: { name: call.name } }, proc);
-  }
-
-  // Absolute path of a path argument, relative to a dirfd decoration or the cwd.
-  private path(proc: Proc, dirfdArg: string | undefined, pathArg: string): string | undefined {
-    const p = decodeStringArg(pathArg);
-    if (p === undefined) return undefined;
-    if (isAbsolute(p)) return p;
-    const base = dirfdArg ? splitDecoration(dirfdArg).decoration : undefined;
-    return resolve(base && isAbsolute(base) ? base : proc.cwd, p);
+  private callContext(proc: Proc): CallContext {
+    return { pid: proc.pid, cwd: proc.cwd, ref: this.ref(proc) };
   }
 
   private ref(proc: Proc): ProcessRef {
@@ -459,11 +304,4 @@ function signalNumber(name: string): number {
 
 function isThreadClone(name: string, args: string): boolean {
   return (name === 'clone' || name === 'clone3') && args.includes('CLONE_THREAD');
-}
-
-function destination(addr: SocketAddress, cwd: string): { ip?: string; port?: number; address: string } {
-  // a relative socket path is relative to the cwd (`cd /var/run; connect docker.sock`)
-  const path = addr.path ?? '';
-  if (addr.family === 'unix') return { address: path === '' || path.startsWith('@') || isAbsolute(path) ? path : resolve(cwd, path) };
-  return { ip: addr.ip ?? '', port: addr.port ?? 0, address: addr.ip ?? '' };
 }
