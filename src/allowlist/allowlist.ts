@@ -10,7 +10,7 @@ import { UsageError } from '../errors.js';
 import type { RuleContext } from '../rules/context.js';
 import type { Finding, Signal } from '../rules/types.js';
 import { SHELLS } from '../rules/lists.js';
-import { AllowlistFileSchema, type AllowlistEntry } from './schema.js';
+import { allowlistSchemas, type AllowlistEntry } from './schema.js';
 
 const SHELL_NAMES: ReadonlySet<string> = new Set(SHELLS);
 
@@ -61,8 +61,36 @@ function parseEgress(item: string): CompiledEntry['egress'][number] {
   return { host: picomatch(target.toLowerCase()), ...withPort };
 }
 
+// Globs compile to backtracking regular expressions, and what they are matched
+// against (paths, command lines) is chosen by the scripts being judged: a glob
+// with three stars in one stretch takes seconds on a 4 KiB command line, an
+// extglob can take forever. Refused at load, with the reason.
+const MAX_STAR_RUNS = 2;
+// Longer command lines and paths are never excused by a glob (a cut-off
+// string could match where the whole one does not).
+const MAX_GLOB_SUBJECT = 4096;
+
+// A command glob's `*` matches `/` too (bash mode): the whole glob counts.
+export function globProblem(glob: string, kind: 'path' | 'command' | 'name'): string | undefined {
+  if (/[!?+*@]\(/.test(glob)) return 'extglob patterns such as @(a|b) or *(x) are not supported (they can make matching take exponential time)';
+  if (/[{}]/.test(glob)) return 'braces {a,b} are not supported: write one item per alternative';
+  for (const stretch of kind === 'command' ? [glob] : glob.split('/')) {
+    if ((stretch.match(/\*+/g)?.length ?? 0) > MAX_STAR_RUNS) {
+      return `at most ${MAX_STAR_RUNS} * ${kind === 'command' ? 'in a command glob' : kind === 'path' ? 'between two slashes' : 'in a name'} (more can make matching a long path or command line take seconds to hours)`;
+    }
+  }
+  return undefined;
+}
+
+function checkGlobs(source: string, field: string, items: readonly string[], kind: 'path' | 'command' | 'name'): void {
+  items.forEach((item, j) => {
+    const problem = globProblem(item, kind);
+    if (problem) throw new AllowlistError(`${source}: ${field}[${j}]: ${problem}; got ${JSON.stringify(item.length > 80 ? `${item.slice(0, 80)}…` : item)}`);
+  });
+}
+
 export function validateAllowlist(raw: unknown, source: string): AllowlistEntry[] {
-  const parsed = AllowlistFileSchema.safeParse(raw);
+  const parsed = allowlistSchemas().file.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const field = issue?.path.length ? issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : '(top level)';
@@ -72,11 +100,16 @@ export function validateAllowlist(raw: unknown, source: string): AllowlistEntry[
     if (!e.egress && !e.paths && !e.commands) throw new AllowlistError(`${source}: entries[${i}]: needs at least one of egress, paths, commands (entries scope behaviour, not identity)`);
     if (e.versions !== undefined && semver.validRange(e.versions) === null) throw new AllowlistError(`${source}: entries[${i}].versions: expected a semver range, got ${JSON.stringify(e.versions)}`);
     for (const item of e.egress ?? []) if (item.includes('/') && !ipaddr.isValidCIDR(splitPort(item).target)) throw new AllowlistError(`${source}: entries[${i}].egress: expected a host, IP or CIDR, got ${JSON.stringify(item)}`);
+    if (globProblem(e.package, 'name')) throw new AllowlistError(`${source}: entries[${i}].package: ${globProblem(e.package, 'name')}; got ${JSON.stringify(e.package)}`);
+    checkGlobs(source, `entries[${i}].egress`, (e.egress ?? []).map((item) => splitPort(item).target), 'name');
+    checkGlobs(source, `entries[${i}].paths`, e.paths ?? [], 'path');
+    checkGlobs(source, `entries[${i}].commands`, e.commands ?? [], 'command');
   });
   return parsed.data.entries;
 }
 
-export function readAllowlistFile(path: string): AllowlistEntry[] {
+// trusted: our own shipped file, validated by a unit test instead of on every run
+export function readAllowlistFile(path: string, trusted = false): AllowlistEntry[] {
   let text: string;
   try {
     if (statSync(path).size > MAX_BYTES) throw new AllowlistError(`${path}: larger than ${MAX_BYTES} bytes`);
@@ -91,7 +124,7 @@ export function readAllowlistFile(path: string): AllowlistEntry[] {
   } catch (error) {
     throw new AllowlistError(`${path}: not valid JSON (${(error as Error).message})`, { cause: error });
   }
-  return validateAllowlist(raw, path);
+  return trusted ? (raw as { entries: AllowlistEntry[] }).entries : validateAllowlist(raw, path);
 }
 
 export class Allowlist {
@@ -144,7 +177,7 @@ export class Allowlist {
         });
       }
       case 'paths':
-        return typeof ev.path === 'string' && (c.entry.paths ?? []).some((glob) => ctx.matches(glob, ev.path as string));
+        return typeof ev.path === 'string' && ev.path.length <= MAX_GLOB_SUBJECT && (c.entry.paths ?? []).some((glob) => ctx.matches(glob, ev.path as string));
       case 'commands': {
         const exe = typeof ev.executable === 'string' ? ev.executable : '';
         const args = Array.isArray(ev.args) ? ev.args.map(String) : [];
@@ -155,7 +188,7 @@ export class Allowlist {
         // a file this run dropped is never "the build tool" it is named after
         if ([exe, script].some((f) => f !== undefined && (ctx.created.has(f) || ctx.inTempDir(f) || (ctx.inHomeDotDir(f) && ctx.created.has(f))))) return false;
         const names = [exe, basename(exe), ...(script ? [script, basename(script)] : [])];
-        return (c.entry.commands ?? []).some((cmd) => names.includes(cmd) || picomatch.isMatch(argv, cmd, { bash: true }));
+        return (c.entry.commands ?? []).some((cmd) => names.includes(cmd) || (argv.length <= MAX_GLOB_SUBJECT && picomatch.isMatch(argv, cmd, { bash: true })));
       }
     }
   }
@@ -163,7 +196,7 @@ export class Allowlist {
 
 // Shipped defaults + the project's file (or an explicit one).
 export function loadAllowlist(cwd: string, explicit?: string): { allowlist: Allowlist; sources: string[] } {
-  const defaults = { source: 'allowlist.json (built-in)', entries: readAllowlistFile(fileURLToPath(DEFAULT_ALLOWLIST_PATH)) };
+  const defaults = { source: 'allowlist.json (built-in)', entries: readAllowlistFile(fileURLToPath(DEFAULT_ALLOWLIST_PATH), true) };
   const projectPath = explicit ?? join(cwd, PROJECT_ALLOWLIST_NAME);
   if (explicit && !existsSync(explicit)) throw new AllowlistError(`--allowlist ${explicit}: no such file`);
   const project = existsSync(projectPath) ? [{ source: projectPath, entries: readAllowlistFile(projectPath) }] : [];
