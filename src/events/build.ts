@@ -38,24 +38,20 @@ export const UNATTRIBUTED: Attribution = {
   npm: { lifecycle_event: '', script_id: '', ancestry: [] },
 };
 
+// Called for every traced event (hundreds of thousands in a flood): plain
+// property copies, no object rest/spread, which cost V8 several times more.
 export function buildEvent(input: EventInput, attribution: Attribution): GuardedEvent {
-  const { ts, outcome, ...rest } = input;
+  const out: Record<string, unknown> = {};
+  for (const key in input) if (key !== 'ts' && key !== 'outcome') out[key] = input[key as keyof EventInput];
   const [category, type] = CATEGORY[input.kind];
   const eventType = input.kind === 'file-write' && (input.syscall.flags.includes('O_CREAT') || input.syscall.name === 'creat') ? 'creation' : type;
-  return {
-    ...rest,
-    '@timestamp': new Date(ts).toISOString(),
-    event: {
-      kind: 'event',
-      action: input.kind,
-      category: [category],
-      type: [eventType],
-      sequence: 0,
-      ...(outcome ? { outcome } : {}),
-    },
-    package: attribution.package,
-    npm: attribution.npm,
-  } as GuardedEvent;
+  const event: Record<string, unknown> = { kind: 'event', action: input.kind, category: [category], type: [eventType], sequence: 0 };
+  if (input.outcome) event.outcome = input.outcome;
+  out['@timestamp'] = new Date(input.ts).toISOString();
+  out.event = event;
+  out.package = attribution.package;
+  out.npm = attribution.npm;
+  return out as unknown as GuardedEvent;
 }
 
 export function processRef(pid: number, fields: Omit<ProcessRef, 'pid'> = {}): ProcessRef {

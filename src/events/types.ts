@@ -43,7 +43,8 @@ export interface ProcessStartEvent extends Base<'process-start', 'process', 'sta
   process: ProcessRef & { executable: string; name: string; args: string[] };
 }
 export interface ProcessEndEvent extends Base<'process-end', 'process', 'end'> {
-  process: ProcessRef & { exit_code: number; signal?: string; uptime_ms?: number };
+  // exit_code is absent when the tracer only saw the process vanish (proc tracer)
+  process: ProcessRef & { exit_code?: number; signal?: string; uptime_ms?: number };
 }
 // setsid(): the process left the script's session, the usual first step of a daemon.
 export interface ProcessDetachEvent extends Base<'process-detach', 'process', 'change'> {}
@@ -99,6 +100,28 @@ export interface RunStartEvent extends Base<'run-start', 'host', 'start'> {
 export interface TracerNoticeEvent extends Base<'tracer-notice', 'host', 'info'> {
   message: string;
   tracer: TracerName;
+  // on a notice about one lifecycle script: what happened to its visibility
+  // (serialized under run.*; rules key on `notice`)
+  run?: VisibilityFacts;
+}
+
+// tracer-lost: the script's tracer ended while the script still ran;
+// tracer-stopped: it was stopped (SIGSTOP, ptrace-attached); signal-to-supervisor:
+// the script signalled its tracer, npm or guarded-install; ptrace: it called
+// ptrace (PTRACE_TRACEME is the classic "am I traced?" check); trace-check: it
+// read the /proc status (TracerPid) of one of its own processes; run-dir-tamper:
+// it changed guarded-install's run directory (its own trace, identity records).
+export type VisibilityNotice = 'tracer-lost' | 'tracer-stopped' | 'signal-to-supervisor' | 'ptrace' | 'trace-check' | 'run-dir-tamper';
+export interface VisibilityFacts {
+  notice: VisibilityNotice;
+  tracer_pid?: number;
+  target_pid?: number;
+  target_role?: string; // tracer, npm, guarded-install, process-group, every-process
+  signal?: string;
+  call?: string; // the syscall (or the last one in progress when the tracer died)
+  path?: string;
+  pids?: number[]; // processes still running, unseen
+  ended?: number[]; // of those, the ones we ended
 }
 
 export type GuardedEvent =

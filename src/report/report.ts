@@ -43,6 +43,8 @@ export interface PackageReport {
   allowlisted: ReportFinding[];
   scripts: ScriptSummary[];
   evidenceDir?: string;
+  // occurrences past the per-rule cap, folded into one rolling finding, by rule
+  foldedFindings?: Record<string, number>;
 }
 
 export interface TimelineEntry {
@@ -73,7 +75,7 @@ export interface Report {
   windowMs: number;
   mode: 'block' | 'audit';
   tracer: TracerName;
-  tracerStatus: { ok: boolean; detail: string };
+  tracerStatus: { ok: boolean; detail: string; fallback?: string };
   allowlists: string[];
   killed: boolean;
   exitCode: number;
@@ -122,6 +124,7 @@ export function packageReport(v: PackageVerdict | undefined, base: { name: strin
     findings: findings.filter((f) => effectivePoints(f) > 0).map(reportFinding),
     allowlisted: findings.filter((f) => f.allowlisted).map(reportFinding),
     scripts: [],
+    ...(v && Object.keys(v.folded).length > 0 ? { foldedFindings: { ...v.folded } } : {}),
   };
 }
 
@@ -174,7 +177,7 @@ export interface ReportInput {
   startedAt: number;
   finishedAt: number;
   tracer: TracerName;
-  tracerStatus: { ok: boolean; detail: string };
+  tracerStatus: { ok: boolean; detail: string; fallback?: string };
   allowlists: string[];
   kill: boolean;
   exitCode: number;

@@ -34,6 +34,7 @@ export function renderTerminalSummary(report: Report, c: ChalkInstance): string 
       lines.push(...samples('ran', a.processes, c), ...samples('connected', a.connections, c), ...samples('dns', a.dnsQueries, c), ...samples('deleted', a.fileDeletes, c), ...samples('renamed', a.fileRenames, c), ...samples('read', a.sensitiveReads, c));
     }
     for (const f of pkg.findings) lines.push(`      ${c.yellow(f.rule)} +${f.points} ${f.description} ${c.dim(`[${f.mitre}]`)}`);
+    for (const [rule, n] of Object.entries(pkg.foldedFindings ?? {})) lines.push(c.dim(`      ${rule}: ${plural(n, 'further occurrence')} past the cap, folded into its latest finding`));
   }
   for (const o of report.outsideScripts) lines.push(c.yellow(`  outside any lifecycle script (not traced): pid ${o.pid} ${o.args.join(' ').slice(0, 160)}`));
   for (const o of report.outlived) lines.push(c.yellow(`  still running after npm finished: ${o.package} pid ${o.pid} ${o.args.join(' ').slice(0, 120)} -> ${o.killed ? 'killed' : 'not killed'}`));

@@ -3,9 +3,9 @@
 // PRODUCT.md §1 (a node-gyp build, a binary download, a cache write, a git-hook
 // installer) reaches the default threshold on its own.
 import { basename, sep } from 'node:path';
-import type { GuardedEvent } from '../events/types.js';
+import type { GuardedEvent, VisibilityNotice } from '../events/types.js';
 import { classifyAddress, isInside, packageDirOf, type RuleContext } from './context.js';
-import { DOWNLOAD_TOOLS, GIT_HOOK_GLOB, IGNORED_WRITE_PREFIXES, INTERPRETERS, JS_RUNTIMES, NPM_TOKEN_COMMANDS, PERSISTENCE_PATHS, SHELLS } from './lists.js';
+import { DOWNLOAD_TOOLS, GIT_HOOK_GLOB, IGNORED_WRITE_PREFIXES, INTERPRETERS, JS_RUNTIMES, NPM_TOKEN_COMMANDS, OWN_SHIM, PERSISTENCE_PATHS, PROCESS_TOOLS, SHELLS } from './lists.js';
 import type { Evidence, Rule } from './types.js';
 
 const has = (list: readonly string[], name: string | undefined): boolean => name !== undefined && list.includes(name);
@@ -47,6 +47,13 @@ function erasedPath(e: GuardedEvent): string | undefined {
   if (e.kind === 'file-delete') return e.file.type === 'dir' ? undefined : e.file.path;
   if (e.kind === 'file-rename') return e.syscall.source_path;
   return undefined;
+}
+
+// A tracer-notice about one script with this notice: its facts as evidence.
+function visibility(e: GuardedEvent, notice: VisibilityNotice): Evidence | undefined {
+  if (e.kind !== 'tracer-notice' || e.run?.notice !== notice) return undefined;
+  const { notice: _n, ...facts } = e.run;
+  return { ...proc(e), ...facts, message: e.message };
 }
 
 // distinct credential files that make a sweep
@@ -280,6 +287,49 @@ export const RULES: readonly Rule[] = [
       }
       return undefined;
     },
+  },
+  // ── visibility: the supervision itself under attack ──────────────────────
+  // Findings that cross the threshold alone (the 'visibility' signal is not
+  // capped, and no allowlist entry excuses it): a script we can no longer see,
+  // or one that goes for its tracer, is not a script we can vouch for.
+  {
+    id: 'GI-VIS-001', signal: 'visibility', severity: 'critical', points: 90, mitre: 'T1562.001', standalone: true,
+    description: 'The tracer of a lifecycle script ended while the script still ran: what the script did since is unseen',
+    on: ['tracer-notice'],
+    match: (e) => visibility(e, 'tracer-lost'),
+  },
+  {
+    id: 'GI-VIS-002', signal: 'visibility', severity: 'critical', points: 90, mitre: 'T1562.001', standalone: true,
+    description: 'The tracer of a lifecycle script was stopped (SIGSTOP, or taken over with ptrace) while the script ran',
+    on: ['tracer-notice'],
+    match: (e) => visibility(e, 'tracer-stopped'),
+  },
+  {
+    id: 'GI-EVADE-001', signal: 'visibility', severity: 'critical', points: 90, mitre: 'T1562.001', standalone: true,
+    description: 'A lifecycle script sent a signal to its tracer, to npm or to guarded-install (or to their whole process group)',
+    on: ['tracer-notice'],
+    match: (e) => visibility(e, 'signal-to-supervisor'),
+  },
+  {
+    id: 'GI-EVADE-004', signal: 'visibility', severity: 'critical', points: 90, mitre: 'T1562.001', standalone: true,
+    description: "A lifecycle script changed guarded-install's run directory (the traces and identity records it is watched by)",
+    on: ['tracer-notice'],
+    match: (e) => visibility(e, 'run-dir-tamper'),
+  },
+  {
+    id: 'GI-EVADE-002', signal: 'visibility', severity: 'high', points: 70, mitre: 'T1622', standalone: true,
+    description: 'A lifecycle script called ptrace: PTRACE_TRACEME, the classic test for a tracer, or attaching to another process',
+    on: ['tracer-notice'],
+    match: (e) => visibility(e, 'ptrace'),
+  },
+  {
+    id: 'GI-EVADE-003', signal: 'visibility', severity: 'medium', points: 25, mitre: 'T1622',
+    description: "A lifecycle script read the /proc status of its own processes, where TracerPid says whether they are traced",
+    on: ['tracer-notice'],
+    // ps and friends read every status; a nested `npm run` goes through our own
+    // shim, which checks TracerPid so as not to trace twice. libnuma reads
+    // /proc/self/status too, hence the low weight: a hint, not a verdict.
+    match: (e) => (has(PROCESS_TOOLS, e.process.name) || e.process.executable === OWN_SHIM ? undefined : visibility(e, 'trace-check')),
   },
   {
     id: 'GI-LIVE-001', signal: 'outlives-install', severity: 'high', points: 50, mitre: 'T1543',

@@ -1,5 +1,6 @@
 // Named lists the rules refer to (Falco-style): what counts as a shell, a
 // download tool, a persistence location. Data, not logic.
+import { fileURLToPath } from 'node:url';
 
 export const SHELLS = ['sh', 'bash', 'dash', 'zsh', 'ksh', 'mksh', 'ash', 'fish', 'csh', 'tcsh', 'busybox'] as const;
 export const DOWNLOAD_TOOLS = ['curl', 'wget', 'nc', 'ncat', 'netcat', 'socat', 'telnet', 'ftp', 'tftp', 'aria2c', 'scp', 'sftp', 'rsync', 'ssh'] as const;
@@ -42,3 +43,9 @@ export const HOME_DROP_GLOBS = ['~/.*/**'] as const;
 
 // Never payloads: device files and the like.
 export const IGNORED_WRITE_PREFIXES = ['/dev/', '/proc/', '/sys/'] as const;
+
+// Tools that read every process's /proc status as their job (not a tracer check).
+export const PROCESS_TOOLS = ['ps', 'top', 'htop', 'pgrep', 'pkill', 'pidof', 'pstree', 'free', 'uptime', 'w', 'watch'] as const;
+
+// Our own script-shell: a nested `npm run` reads its TracerPid to not trace twice.
+export const OWN_SHIM = fileURLToPath(new URL('../../shim/script-shell.sh', import.meta.url));

@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { RULES, RULES_BY_KIND } from '../../src/rules/catalog.js';
 import { classifyAddress, namedFiles, packageDirOf, RuleContext } from '../../src/rules/context.js';
-import { HOST, NODE, PKG, SH, World } from './helpers.js';
+import { OWN_SHIM } from '../../src/rules/lists.js';
+import { finalize, HOST, NODE, PKG, SH, T0, World } from './helpers.js';
 
 type Case = [name: string, run: (w: World) => string[]];
 
@@ -132,6 +133,15 @@ const POSITIVE: Record<string, Case[]> = {
     ['outlived its script', (w) => w.feed(w.s.outlived(10, 100))],
     ['outlived the install', (w) => w.feed(w.s.outlived(10, 100, 'process-outlived-install'))],
   ],
+  'GI-VIS-001': [['the tracer ended while the script ran', (w) => w.feed(w.s.notice(10, 100, { notice: 'tracer-lost', tracer_pid: 77, call: 'kill(77, SIGKILL', pids: [100], ended: [100] }))]],
+  'GI-VIS-002': [['the tracer was stopped', (w) => w.feed(w.s.notice(10, 100, { notice: 'tracer-stopped', tracer_pid: 77 }))]],
+  'GI-EVADE-001': [
+    ['SIGKILL to the tracer', (w) => w.feed(w.s.notice(10, 100, { notice: 'signal-to-supervisor', target_pid: 77, target_role: 'tracer', signal: 'SIGKILL' }))],
+    ['SIGINT to the whole process group of npm and guarded-install', (w) => w.feed(w.s.notice(10, 100, { notice: 'signal-to-supervisor', target_pid: 0, target_role: 'process-group', signal: 'SIGINT' }))],
+  ],
+  'GI-EVADE-004': [['a write into its own trace', (w) => w.feed(w.s.notice(10, 100, { notice: 'run-dir-tamper', path: '/tmp/guarded-install-X/100.trace', call: 'openat' }))]],
+  'GI-EVADE-002': [['PTRACE_TRACEME', (w) => w.feed(w.s.notice(10, 100, { notice: 'ptrace', call: 'ptrace(PTRACE_TRACEME) = -1 EPERM' }))]],
+  'GI-EVADE-003': [['node reads its own /proc status', (w) => w.feed(w.s.notice(10, 100, { notice: 'trace-check', target_pid: 100, path: '/proc/100/status' }))]],
 };
 
 const NEGATIVE: Record<string, Case[]> = {
@@ -306,6 +316,24 @@ const NEGATIVE: Record<string, Case[]> = {
     }],
   ],
   'GI-LIVE-001': [['a process that ended', (w) => w.feed(w.s.end(10, 100))]],
+  'GI-VIS-001': [
+    ['the run-wide "no tracer" notice is not about a script', (w) => w.feed(finalize({ kind: 'tracer-notice', ts: T0 + 10, process: { pid: 42 }, message: 'no tracer', tracer: 'none' }, { package: { name: '', version: '', path: '' }, npm: { lifecycle_event: '', script_id: '', ancestry: [] } }, w.seq.next()))],
+    ['another notice about the script', (w) => w.feed(w.s.notice(10, 100, { notice: 'tracer-stopped', tracer_pid: 77 }))],
+  ],
+  'GI-VIS-002': [['the tracer ended (not stopped)', (w) => w.feed(w.s.notice(10, 100, { notice: 'tracer-lost', pids: [], ended: [] }))]],
+  'GI-EVADE-001': [['a ptrace notice', (w) => w.feed(w.s.notice(10, 100, { notice: 'ptrace', call: 'ptrace(PTRACE_TRACEME) = -1 EPERM' }))]],
+  'GI-EVADE-004': [['a trace check', (w) => w.feed(w.s.notice(10, 100, { notice: 'trace-check', target_pid: 100, path: '/proc/100/status' }))]],
+  'GI-EVADE-002': [['a signal notice', (w) => w.feed(w.s.notice(10, 100, { notice: 'signal-to-supervisor', target_pid: 77, target_role: 'npm', signal: 'SIGTERM' }))]],
+  'GI-EVADE-003': [
+    ['ps reads every status', (w) => {
+      w.feed(w.s.exec(10, 101, '/usr/bin/ps', ['ps', 'aux'], 100));
+      return w.feed(w.s.notice(11, 101, { notice: 'trace-check', target_pid: 100, path: '/proc/100/status' }));
+    }],
+    ["a nested npm run goes through guarded-install's own shim, which checks TracerPid", (w) => {
+      w.feed(w.s.exec(10, 101, OWN_SHIM, [OWN_SHIM, '-c', 'node build.js'], 100));
+      return w.feed(w.s.notice(11, 101, { notice: 'trace-check', target_pid: 101, path: '/proc/101/status' }));
+    }],
+  ],
 };
 
 describe('the catalog', () => {

@@ -2,7 +2,7 @@
 // shell with ancestry [], children whose ancestry is the chain of parent pids,
 // process refs that carry the executable) without spawning anything.
 import { buildEvent, eventTime, type EventInput } from '../../src/events/build.js';
-import type { Attribution, GuardedEvent, ProcessRef } from '../../src/events/types.js';
+import type { Attribution, GuardedEvent, ProcessRef, VisibilityFacts } from '../../src/events/types.js';
 import { RULES } from '../../src/rules/catalog.js';
 import { RuleContext, type HostFacts } from '../../src/rules/context.js';
 import type { Finding, Signal } from '../../src/rules/types.js';
@@ -151,6 +151,11 @@ export class ScriptEmitter {
 
   scriptEnd(t: number, code = 0): GuardedEvent {
     return this.emit({ kind: 'script-end', ts: T0 + t, process: { pid: this.rootPid, exit_code: code } }, this.rootPid, []);
+  }
+
+  // a visibility notice about this script (what the trace collector emits)
+  notice(t: number, pid: number, run: VisibilityFacts, message = run.notice): GuardedEvent {
+    return this.emit({ kind: 'tracer-notice', ts: T0 + t, process: this.ref(pid), message, tracer: 'strace', run }, pid);
   }
 
   outlived(t: number, pid: number, kind: 'process-outlived-script' | 'process-outlived-install' = 'process-outlived-script'): GuardedEvent {

@@ -12,6 +12,9 @@ export const TRACED_SYSCALLS = [
   '?unlink', 'unlinkat', '?rmdir', '?rename', 'renameat', 'renameat2',
   '?truncate', 'ftruncate', '?link', 'linkat', '?symlink', 'symlinkat', '?mkdir', 'mkdirat',
   'chdir', 'fchdir',
+  // attempts on the supervision itself: signals to the tracer, npm or us, and
+  // ptrace (PTRACE_TRACEME is how a script asks "am I being traced?")
+  'kill', 'tkill', 'tgkill', '?pidfd_open', 'ptrace',
 ] as const;
 
 // -DD: tracer is a detached grandchild, so the script keeps its pid and npm gets
@@ -49,18 +52,30 @@ function run(file: string, args: string[]): Promise<{ code: number | null; stdou
   });
 }
 
+const DENIED = /Operation not permitted|EPERM|PTRACE|ptrace/i;
+
+// strace explains a denial over several lines; errors are one line: the
+// first line that says what went wrong, without strace's path prefix.
+function oneLine(text: string, wanted: RegExp): string {
+  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  // strace's own summary of a denial (`ptrace(PTRACE_TRACEME, ...): Operation not permitted`) first
+  const line = (wanted === DENIED ? lines.find((l) => /ptrace\(.*(not permitted|EPERM)/i.test(l)) : undefined) ?? lines.find((l) => wanted.test(l)) ?? lines[0] ?? '';
+  const short = line.replace(/^\S*strace: /, 'strace: ');
+  return short.length > 300 ? `${short.slice(0, 300)}…` : short;
+}
+
 // Runs a trivial traced command with the real flags: proves strace exists and
 // that ptrace (and seccomp-bpf) are allowed here, not just that a binary exists.
 export async function probeStrace(explicitPath?: string): Promise<StraceProbe> {
   const path = explicitPath ?? findOnPath('strace');
   if (!path) return { ok: false, reason: 'missing', detail: 'strace was not found on PATH' };
   const version = await run(path, ['-V']);
-  if (version.code !== 0) return { ok: false, reason: 'missing', path, detail: `${path} -V failed: ${(version.error?.message ?? version.stderr).trim()}` };
+  if (version.code !== 0) return { ok: false, reason: 'missing', path, detail: `${path} -V failed: ${oneLine(version.error?.message ?? version.stderr, /./)}` };
   const traced = await run(path, ['-f', '--seccomp-bpf', '-qq', '-e', 'trace=execve', '-o', '/dev/null', '--', 'true']);
   if (traced.code !== 0) {
-    const detail = (traced.stderr || traced.error?.message || `exit ${traced.code}`).trim();
-    const denied = /Operation not permitted|EPERM|PTRACE|ptrace/i.test(detail);
-    return { ok: false, reason: denied ? 'ptrace-denied' : 'broken', path, detail };
+    const text = traced.stderr || traced.error?.message || `exit ${traced.code}`;
+    const denied = DENIED.test(text);
+    return { ok: false, reason: denied ? 'ptrace-denied' : 'broken', path, detail: oneLine(text, denied ? DENIED : /./) };
   }
   return { ok: true, path, version: /version\s+(\S+)/.exec(version.stdout)?.[1] ?? 'unknown' };
 }

@@ -22,6 +22,9 @@ export interface CallContext {
   pid: number;
   cwd: string;
   ref: ProcessRef;
+  // the file a path is a hard link to, when the script made that link: a
+  // write or read through the link lands in (or comes from) that file
+  alias?: (path: string) => string | undefined;
 }
 
 const WRITE_FLAGS = ['O_WRONLY', 'O_RDWR', 'O_CREAT', 'O_TRUNC', 'O_APPEND', 'O_TMPFILE'];
@@ -67,7 +70,8 @@ export function decodeFileCall(call: Call, ok: boolean, ctx: CallContext): Event
     case 'truncate':
     case 'ftruncate': {
       if (!ok) return undefined;
-      const file = call.name === 'truncate' ? path(undefined, at(0)) : splitDecoration(at(0)).decoration;
+      const named = call.name === 'truncate' ? path(undefined, at(0)) : splitDecoration(at(0)).decoration;
+      const file = named === undefined ? undefined : (ctx.alias?.(named) ?? named);
       return file ? { kind: 'file-write', ts, process, file: { path: file }, syscall: { name: call.name, flags: ['O_TRUNC'] } } : undefined;
     }
     case 'link':
@@ -102,8 +106,9 @@ function decodeOpen(call: Call, ok: boolean, ctx: CallContext): EventInput | und
   const writes = flags.some((f) => WRITE_FLAGS.includes(f));
   const requested = argPath(ctx.cwd, isAt ? call.args[0] : undefined, pathArg ?? '');
   const resolved = ok ? splitDecoration(call.ret).decoration : undefined;
-  const path = resolved ?? requested;
-  if (!path) return undefined;
+  const opened = resolved ?? requested;
+  if (!opened) return undefined;
+  const path = ctx.alias?.(opened) ?? opened;
   if (writes) return ok ? { kind: 'file-write', ts: call.ts, process: ctx.ref, file: { path }, syscall: { name: call.name, flags: flags.filter((f) => f.startsWith('O_')) } } : undefined;
   // the name asked for counts too: ~/.npmrc may be a symlink to a dull path
   const sensitive = isSensitivePath(path) ? path : requested !== undefined && isSensitivePath(requested) ? requested : undefined;
@@ -173,4 +178,48 @@ function destination(addr: SocketAddress, cwd: string): { ip?: string; port?: nu
   const path = addr.path ?? '';
   if (addr.family === 'unix') return { address: path === '' || path.startsWith('@') || isAbsolute(path) ? path : resolve(cwd, path) };
   return { ip: addr.ip ?? '', port: addr.port ?? 0, address: addr.ip ?? '' };
+}
+
+// Calls that reach another process: signals and ptrace.
+export const SIGNAL_CALLS: ReadonlySet<string> = new Set(['kill', 'tkill', 'tgkill', 'pidfd_open']);
+
+// kill(pid, sig), tkill(tid, sig), tgkill(tgid, tid, sig), pidfd_open(pid, flags):
+// which pid (or group, when <= 0) a signal is meant for. pidfd_open is the first
+// step of pidfd_send_signal, so it counts as aiming at its pid.
+export function decodeSignalTarget(name: string, args: readonly string[]): { target: number; signal: string } | undefined {
+  const num = (s: string | undefined): number | undefined => (s !== undefined && /^-?\d+$/.test(s) ? Number(s) : undefined);
+  switch (name) {
+    case 'kill':
+    case 'tkill': {
+      const target = num(args[0]);
+      return target === undefined ? undefined : { target, signal: args[1] ?? '' };
+    }
+    case 'tgkill': {
+      const target = num(args[0]);
+      return target === undefined ? undefined : { target, signal: args[2] ?? '' };
+    }
+    case 'pidfd_open': {
+      const target = num(args[0]);
+      return target === undefined ? undefined : { target, signal: '(pidfd)' };
+    }
+    default:
+      return undefined;
+  }
+}
+
+// ptrace(PTRACE_TRACEME) / ptrace(PTRACE_ATTACH, 1234) / ptrace(PTRACE_SEIZE, 1234, ...):
+// the requests a script makes to test for a tracer or to take over a process.
+export function decodePtrace(args: readonly string[]): { request: string; target?: number } | undefined {
+  const request = args[0] ?? '';
+  if (request === 'PTRACE_TRACEME') return { request };
+  if (request !== 'PTRACE_ATTACH' && request !== 'PTRACE_SEIZE') return undefined;
+  const target = /^\d+$/.test(args[1] ?? '') ? Number(args[1]) : undefined;
+  return target === undefined ? { request } : { request, target };
+}
+
+// /proc/<pid>/status (or a thread's /proc/<pid>/task/<tid>/status): where a
+// process's TracerPid is. Opened paths come resolved (/proc/self -> /proc/<pid>).
+export function procStatusPid(path: string): number | undefined {
+  const m = /^\/proc\/(\d+)\/(?:task\/(\d+)\/)?status$/.exec(path);
+  return m ? Number(m[2] ?? m[1]) : undefined;
 }

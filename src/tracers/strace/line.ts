@@ -134,6 +134,17 @@ export function splitArgs(text: string): string[] {
   return out;
 }
 
+// The syscall a line cut short was entering: strace writes `pid ts name(args`
+// when a call starts and the rest when it returns, so a tracer killed inside a
+// call (kill(<the tracer>, SIGKILL)) leaves exactly this as its last line.
+export function parseCutCall(text: string): { pid: number; ts: number; name: string; args: string[] } | undefined {
+  const head = HEAD.exec(text);
+  const call = head ? CALL.exec(head[4] ?? '') : null;
+  if (!head || !call) return undefined;
+  const raw = call[2] ?? '';
+  return { pid: Number(head[1]), ts: Number(head[2]) * 1000 + Number(`0.${head[3]}`) * 1000, name: call[1] ?? '', args: splitArgs(raw.endsWith(UNFINISHED_TAIL) ? raw.slice(0, -UNFINISHED_TAIL.length) : raw) };
+}
+
 // Returns the index of the closing quote (and any "..." truncation mark), or -1.
 function skipString(text: string, open: number): number {
   for (let i = open + 1; i < text.length; i++) {
@@ -174,8 +185,12 @@ function skipDecoration(text: string, open: number): number {
   return -1;
 }
 
+const DELETED_SUFFIX = '>(deleted)';
+
 // Value and decoration of an fd-like argument: "3</tmp/x>" -> { value: "3", decoration: "/tmp/x" }.
 export function splitDecoration(arg: string): { value: string; decoration?: string } {
+  // an unlinked file (O_TMPFILE, deleted after open): `3</tmp/#1234>(deleted)`
+  if (arg.endsWith(DELETED_SUFFIX)) arg = arg.slice(0, -DELETED_SUFFIX.length + 1);
   const lt = arg.indexOf('<');
   if (lt <= 0 || !arg.endsWith('>')) return { value: arg };
   const inner = arg.slice(lt + 1, -1);
