@@ -13,7 +13,7 @@ run_dir=$GUARDED_INSTALL_RUN_DIR
 if [ -z "$run_dir" ] || [ ! -d "$run_dir" ]; then exec "$user_shell" "$@"; fi
 
 # Already inside a traced script (a nested `npm run`): the outer tracer sees us.
-if [ "$GUARDED_INSTALL_TRACER" = strace ] && [ -r /proc/self/status ]; then
+if [ "$GUARDED_INSTALL_SHIM_TRACER" = strace ] && [ -r /proc/self/status ]; then
   while read -r key value; do
     if [ "$key" = "TracerPid:" ]; then
       [ "$value" != 0 ] && exec "$user_shell" "$@"
@@ -36,9 +36,6 @@ done
 
 command=
 [ "$1" = "-c" ] && command=$2
-printf '%s\0' "pid=$$" "name=$npm_package_name" "version=$npm_package_version" \
-  "event=$npm_lifecycle_event" "json=$npm_package_json" "cwd=$PWD" \
-  "shell=$user_shell" "command=$command" > "$run_dir/$id.meta"
 
 # Evidence: copy package.json and the files the command names (install.js,
 # scripts/postinstall, ...) before the script can erase them.
@@ -57,14 +54,37 @@ if [ "$GUARDED_INSTALL_EVIDENCE" = 1 ] && mkdir -p "$run_dir/evidence/$id" 2>/de
   set +f
 fi
 
-case "$GUARDED_INSTALL_TRACER" in
+# Our identity record, written only now: the proc tracer starts following this
+# process's tree when it appears, and the evidence copy above is our own work.
+printf '%s\0' "pid=$$" "name=$npm_package_name" "version=$npm_package_version" \
+  "event=$npm_lifecycle_event" "json=$npm_package_json" "cwd=$PWD" \
+  "shell=$user_shell" "command=$command" > "$run_dir/$id.meta"
+
+# Who we are, for the proc tracer (it reads /proc/<pid>/environ of processes
+# that left the script's tree) and for the Node preload (it names its records).
+export GUARDED_INSTALL_SCRIPT_ID="$id"
+# The Node preload reports child_process, net, dns and fs calls of the script's
+# node processes; NODE_OPTIONS is set here, after npm applied its node-options,
+# so it reaches lifecycle scripts only and keeps the user's options.
+case "$GUARDED_INSTALL_PRELOAD" in
+  '' | *'"'* | *'\'*) ;;
+  *)
+    if [ -r "$GUARDED_INSTALL_PRELOAD" ]; then
+      NODE_OPTIONS="--require \"$GUARDED_INSTALL_PRELOAD\"${NODE_OPTIONS:+ $NODE_OPTIONS}"
+      export NODE_OPTIONS
+    fi
+    ;;
+esac
+
+case "$GUARDED_INSTALL_SHIM_TRACER" in
   strace)
     set -f # the syscall list holds '?', which must not glob
     # shellcheck disable=SC2086
     exec "$GUARDED_INSTALL_STRACE" $GUARDED_INSTALL_STRACE_ARGS -o "$run_dir/$id.trace" -- "$user_shell" "$@"
     ;;
   *)
-    # No tracer: still record start and end, so the report names every script.
+    # proc tracer (it polls this process's tree) or none: record start and end,
+    # so the report names every script and its exit code.
     exec 3<&0
     "$user_shell" "$@" <&3 3<&- &
     child=$!

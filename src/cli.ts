@@ -60,10 +60,11 @@ function installCommand(name: 'install' | 'ci', npm: string[], onRun: (o: RunOpt
     .addOption(new Option('--no-github', 'no GitHub Actions output even inside GitHub Actions'))
     .addOption(new Option('--json', 'print the JSON report on stdout (npm output goes to stderr)'))
     .addOption(new Option('--no-kill', 'audit mode: report, do not kill (the build still fails)'))
-    .addOption(new Option('--require-tracer <tracer>', 'fail (exit 2) unless this tracer can run').choices(['strace']).env('GUARDED_INSTALL_REQUIRE_TRACER'))
+    .addOption(new Option('--tracer <tracer>', 'strace (ptrace, sees every syscall), proc (no ptrace: /proc polling, Node preload, file watching), or auto: strace where it works, else proc').choices(['auto', 'strace', 'proc']).default('auto').env('GUARDED_INSTALL_TRACER'))
+    .addOption(new Option('--require-tracer <tracer>', 'use this tracer and fail (exit 2) if it cannot run').choices(['strace', 'proc']).env('GUARDED_INSTALL_REQUIRE_TRACER'))
     .addOption(new Option('-q, --quiet', 'no progress or summary on stderr'))
     .addHelpText('after', EXIT_HELP)
-    .action((opts: ScoringFlags & { events?: string; report?: string; sarif?: string; github?: boolean; json?: boolean; kill: boolean; requireTracer?: 'strace'; quiet?: boolean }) => {
+    .action((opts: ScoringFlags & { events?: string; report?: string; sarif?: string; github?: boolean; json?: boolean; kill: boolean; tracer: 'auto' | 'strace' | 'proc'; requireTracer?: 'strace' | 'proc'; quiet?: boolean }) => {
       onRun({
         command: name,
         npmArgs: npm,
@@ -71,6 +72,7 @@ function installCommand(name: 'install' | 'ci', npm: string[], onRun: (o: RunOpt
         json: opts.json === true,
         quiet: opts.quiet === true,
         kill: opts.kill,
+        tracer: opts.tracer,
         handleSignals: true,
         ...(opts.events ? { events: opts.events } : {}),
         ...(opts.report ? { report: opts.report } : {}),

@@ -30,3 +30,19 @@ export class TracerUnavailableError extends GuardedInstallError {
     super(message, EXIT.usage, options);
   }
 }
+
+// An output (--report, --sarif, --events, evidence) could not be written: a
+// read-only or full disk, a missing folder. Nothing partial is left behind.
+export class OutputError extends GuardedInstallError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, EXIT.usage, options);
+  }
+}
+
+// `EROFS: read-only file system, open '/x/.r.json.tmp'` -> `read-only file system (EROFS)`
+export function describeFsError(error: unknown): string {
+  const e = error as NodeJS.ErrnoException;
+  if (!e || typeof e !== 'object' || typeof e.code !== 'string') return String(error);
+  const text = /^[A-Z0-9]+: ([^,]+)/.exec(e.message)?.[1] ?? e.message;
+  return `${text} (${e.code})`;
+}

@@ -1,14 +1,15 @@
 // run(options): one supervised install, from flags to report. Wires the stages:
 // supervisor (events) -> detector (findings, scores) -> responder (kill) ->
 // reporters. The CLI is a thin layer over this; tests call it directly.
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { constants } from 'node:os';
 import { resolve } from 'node:path';
 import { Chalk } from 'chalk';
 import { loadAllowlist } from './allowlist/allowlist.js';
 import { buildEvent, UNATTRIBUTED } from './events/build.js';
 import { toEcs } from './events/ecs.js';
 import type { GuardedEvent, TracerName } from './events/types.js';
-import { EXIT, GuardedInstallError, TracerUnavailableError, UsageError } from './errors.js';
+import { EXIT, GuardedInstallError, OutputError, TracerUnavailableError, UsageError } from './errors.js';
 import { hostFacts, hostIdentity, resolveInBackground } from './host.js';
 import { ActivityTally } from './report/activity.js';
 import { NdjsonWriter, writeFileAtomic } from './report/files.js';
@@ -21,6 +22,7 @@ import { Responder } from './response/responder.js';
 import { Detector, packageKey } from './scoring/detector.js';
 import { assertShimExecutable, supervise, type TracerChoice } from './supervisor/supervise.js';
 import { findOnPath, probeStrace } from './tracers/strace/command.js';
+import { checkProject } from './project.js';
 import { createProgress } from './ui/progress.js';
 import { VERSION } from './version.js';
 
@@ -34,7 +36,9 @@ export interface RunOptions {
   github?: boolean; // job summary, annotations, outputs (default: when GITHUB_ACTIONS=true)
   json?: boolean;
   quiet?: boolean;
-  requireTracer?: 'strace';
+  // auto (default): strace where it works, else proc; a named tracer must run (else exit 2)
+  tracer?: 'auto' | 'strace' | 'proc';
+  requireTracer?: 'strace' | 'proc'; // same as naming it with `tracer`
   threshold?: number;
   windowMs?: number;
   allowlist?: string;
@@ -51,14 +55,29 @@ export interface RunResult {
   report: Report;
 }
 
-const SIGNAL_NUMBERS: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
 
-async function chooseTracer(env: NodeJS.ProcessEnv, requireTracer: 'strace' | undefined): Promise<{ choice: TracerChoice; status: { ok: boolean; detail: string } }> {
+type TracerStatus = { ok: boolean; detail: string; fallback?: string };
+
+// The proc tracer needs /proc (Linux) or ps (macOS); nothing it needs can be denied.
+function procTracerAvailable(env: NodeJS.ProcessEnv): { ok: boolean; detail: string } {
+  if (process.platform === 'linux') return existsSync('/proc/self/stat') ? { ok: true, detail: '/proc' } : { ok: false, detail: '/proc is not mounted' };
+  const ps = findOnPath('ps', env.PATH);
+  return ps ? { ok: true, detail: `ps at ${ps}` } : { ok: false, detail: 'ps is not on PATH' };
+}
+
+async function chooseTracer(env: NodeJS.ProcessEnv, wanted: 'auto' | 'strace' | 'proc', flag: string): Promise<{ choice: TracerChoice; status: TracerStatus }> {
+  if (wanted === 'proc') {
+    const proc = procTracerAvailable(env);
+    if (!proc.ok) throw new TracerUnavailableError(`${flag} proc: ${proc.detail}`);
+    return { choice: { name: 'proc' }, status: { ok: true, detail: `proc tracer (${proc.detail}, Node preload, file watching), as asked` } };
+  }
   const probe = await probeStrace(env.GUARDED_INSTALL_STRACE || findOnPath('strace', env.PATH));
   if (probe.ok) return { choice: { name: 'strace', path: probe.path }, status: { ok: true, detail: `strace ${probe.version} at ${probe.path}` } };
   const why = probe.reason === 'missing' ? 'strace is not installed or not on PATH' : probe.reason === 'ptrace-denied' ? 'ptrace is not permitted here' : 'strace does not work here';
-  if (requireTracer === 'strace') throw new TracerUnavailableError(`--require-tracer strace: ${why} (${probe.detail})`);
-  return { choice: { name: 'none' }, status: { ok: false, detail: `${why}: ${probe.detail}` } };
+  if (wanted === 'strace') throw new TracerUnavailableError(`${flag} strace: ${why} (${probe.detail})`);
+  const proc = procTracerAvailable(env);
+  if (proc.ok) return { choice: { name: 'proc' }, status: { ok: true, detail: `proc tracer (${proc.detail}, Node preload, file watching)`, fallback: `${why}: ${probe.detail}` } };
+  return { choice: { name: 'none' }, status: { ok: false, detail: `${why}: ${probe.detail}; and the proc tracer cannot run: ${proc.detail}` } };
 }
 
 function validate(options: RunOptions, cwd: string): void {
@@ -82,19 +101,46 @@ export async function run(options: RunOptions): Promise<RunResult> {
   const { allowlist, sources } = loadAllowlist(cwd, options.allowlist);
   assertShimExecutable();
   if (!findOnPath('npm', env.PATH)) throw new GuardedInstallError('npm was not found on PATH', 127);
+  checkProject(cwd);
   const kill = options.kill !== false;
 
   const startedAt = Date.now();
   const c = new Chalk({ level: !env.NO_COLOR && (Boolean(env.FORCE_COLOR) || stderr.isTTY === true) ? 1 : 0 });
-  const tracer = await chooseTracer(env, options.requireTracer);
-  const tracerName: TracerName = tracer.choice.name;
-  const progress = await createProgress({ interactive: stderr.isTTY === true && !env.CI, quiet: options.quiet === true, chalk: c, stderr, stdout });
-  const tally = new ActivityTally();
   const timeline: TimelineEntry[] = [];
   const mark = (type: TimelineEntry['type'], at: number, pkg?: string, detail?: string): void => {
     timeline.push({ at: new Date(at).toISOString(), ms: Math.round(at - startedAt), type, ...(pkg ? { package: pkg } : {}), ...(detail ? { detail } : {}) });
   };
-  const writer = options.events ? new NdjsonWriter(resolve(options.events)) : undefined;
+  // Handlers go in now, not when npm starts: a signal that arrives before is
+  // held and ends npm the moment it starts, so it is always in the report.
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  let pendingSignal: NodeJS.Signals | undefined;
+  let forward: ((signal: NodeJS.Signals) => void) | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    mark('signal', Date.now(), undefined, signal);
+    if (forward) forward(signal);
+    else pendingSignal ??= signal;
+  };
+  const releaseSignals = (): void => {
+    if (options.handleSignals) for (const s of signals) process.off(s, onSignal);
+  };
+  if (options.handleSignals) for (const s of signals) process.on(s, onSignal);
+  let tracer: Awaited<ReturnType<typeof chooseTracer>>;
+  try {
+    tracer = await chooseTracer(env, options.requireTracer ?? options.tracer ?? 'auto', options.requireTracer ? '--require-tracer' : '--tracer');
+  } catch (error) {
+    releaseSignals();
+    throw error;
+  }
+  const tracerName: TracerName = tracer.choice.name;
+  const progress = await createProgress({ interactive: stderr.isTTY === true && !env.CI, quiet: options.quiet === true, chalk: c, stderr, stdout });
+  const tally = new ActivityTally();
+  let writer: NdjsonWriter | undefined;
+  try {
+    writer = options.events ? new NdjsonWriter(resolve(options.events)) : undefined;
+  } catch (error) {
+    releaseSignals();
+    throw error;
+  }
   const github = githubReporter(options.github, env);
   const host = hostFacts(env, cwd);
   const domains = resolveInBackground(allowlist.hostnames());
@@ -139,9 +185,13 @@ export async function run(options: RunOptions): Promise<RunResult> {
   const npmArgs = [options.command, ...options.npmArgs];
   onEvent(buildEvent({ kind: 'run-start', ts: startedAt, process: { pid: process.pid }, run: { home: host.home, temp_dirs: host.tempDirs, resolvers: host.resolvers, project_root: host.projectRoot, tracer: tracerName, npm_args: npmArgs }, host: hostIdentity() }, UNATTRIBUTED));
   if (!tracer.status.ok) {
-    const message = `WARNING: lifecycle scripts are NOT being traced (${tracer.status.detail}). Their processes, network connections, file writes and deletes, and credential reads are not watched, so nothing can be detected or blocked; only script start/end and npm's process tree are. Install strace, or pass --require-tracer strace to fail instead.`;
+    const message = `WARNING: lifecycle scripts are NOT being traced (${tracer.status.detail}). Their processes, network connections, file writes and deletes, and credential reads are not watched, so nothing can be detected or blocked; only script start/end and npm's process tree are. Install strace, or pass --tracer strace to fail instead.`;
     stderr.write(`${c.bold.yellow(`guarded-install: ${message}`)}\n`);
     onEvent(buildEvent({ kind: 'tracer-notice', ts: Date.now(), process: { pid: process.pid }, message, tracer: 'none' }, UNATTRIBUTED));
+  } else if (tracer.status.fallback) {
+    const message = `strace cannot run here (${tracer.status.fallback}); using the proc tracer instead: /proc polling, a Node preload and file watching. It sees less than strace (very short processes, native code and non-node file operations outside watched folders can be missed; see README "What each tracer sees"). Pass --tracer strace to fail instead.`;
+    stderr.write(`${c.yellow(`guarded-install: ${message}`)}\n`);
+    onEvent(buildEvent({ kind: 'tracer-notice', ts: Date.now(), process: { pid: process.pid }, message, tracer: 'proc' }, UNATTRIBUTED));
   }
 
   mark('npm-start', Date.now(), undefined, `npm ${npmArgs.join(' ')}`);
@@ -151,21 +201,18 @@ export async function run(options: RunOptions): Promise<RunResult> {
     tracer: tracer.choice,
     env,
     onEvent,
+    places: { home: host.home, tempDirs: host.tempDirs, projectRoot: host.projectRoot },
     output: options.json ? { mode: 'stdout-to-stderr' } : progress.interactive ? { mode: 'pipe', write: progress.passthrough } : { mode: 'inherit' },
   });
   const active = supervision;
   responder = new Responder({
-    runDir: active.runDir,
     kill,
-    livePids: (key) => active.collector.livePidsWhere((s) => packageKey(s) === key),
+    killOurs: (pids) => active.kill(pids),
+    livePids: (key) => active.livePids((s) => packageKey(s) === key),
     stopNpm: () => active.abort(),
   });
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-  const onSignal = (signal: NodeJS.Signals): void => {
-    mark('signal', Date.now(), undefined, signal);
-    active.interrupt(signal);
-  };
-  if (options.handleSignals) for (const s of signals) process.on(s, onSignal);
+  forward = (signal) => active.interrupt(signal);
+  if (pendingSignal) active.interrupt(pendingSignal);
   let result;
   try {
     result = await active.done;
@@ -173,7 +220,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
     writer?.abort();
     throw error;
   } finally {
-    if (options.handleSignals) for (const s of signals) process.off(s, onSignal);
+    releaseSignals();
     progress.stop();
   }
   mark('npm-exit', Date.now(), undefined, result.npm.signal ? `signal ${result.npm.signal}` : `exit ${result.npm.exitCode}`);
@@ -194,16 +241,31 @@ export async function run(options: RunOptions): Promise<RunResult> {
   result.cleanup();
 
   const signal = result.interruptedBy ?? (result.aborted ? undefined : result.npm.signal);
-  const exitCode = signal ? 128 + (SIGNAL_NUMBERS[signal] ?? 1) : failed.length > 0 ? EXIT.blocked : (result.npm.exitCode ?? 1);
+  const exitCode = signal ? 128 + (constants.signals[signal] ?? 1) : failed.length > 0 ? EXIT.blocked : (result.npm.exitCode ?? 1);
   timeline.sort((a, b) => a.ms - b.ms);
   const report = buildReport({ version: VERSION, startedAt, finishedAt: Date.now(), tracer: tracerName, tracerStatus: tracer.status, allowlists: sources, kill, exitCode, run: result, detector, kills, tally, timeline });
   for (const p of report.packages) {
     const dir = evidenceDirs.get(packageKey(p));
     if (dir) p.evidenceDir = dir;
   }
-  writer?.close();
-  if (options.report) writeFileAtomic(resolve(options.report), `${JSON.stringify(report, null, 2)}\n`);
-  if (options.sarif) writeFileAtomic(resolve(options.sarif), `${JSON.stringify(renderSarif(report, readProjectFiles(cwd, env.GITHUB_WORKSPACE)), null, 2)}\n`);
+  // Each output is tried even when another failed. A failed write is exit 2,
+  // unless a package was blocked or a signal ended the run: that verdict is
+  // what CI must see, so it stands and the failure is printed beside it.
+  const failedOutputs: OutputError[] = [];
+  const attempt = (write: () => void): void => {
+    try {
+      write();
+    } catch (error) {
+      if (!(error instanceof OutputError)) throw error;
+      failedOutputs.push(error);
+    }
+  };
+  attempt(() => writer?.close());
+  if (options.report) attempt(() => writeFileAtomic(resolve(options.report as string), `${JSON.stringify(report, null, 2)}\n`));
+  if (options.sarif) attempt(() => writeFileAtomic(resolve(options.sarif as string), `${JSON.stringify(renderSarif(report, readProjectFiles(cwd, env.GITHUB_WORKSPACE)), null, 2)}\n`));
+  const verdictStands = exitCode === EXIT.blocked || signal !== undefined;
+  if (failedOutputs.length > 0 && !verdictStands) throw failedOutputs[0];
+  for (const failure of failedOutputs) stderr.write(`${c.bold.red(`guarded-install: error: ${failure.message}`)}\n`);
   if (!options.quiet) stderr.write(renderTerminalSummary(report, c));
   if (options.json) stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   github?.finish(report, {

@@ -68,7 +68,7 @@ export function judgeCanary(o: CanaryObservation): { check: Check; scriptShellSe
   const evidence = o.evidenceKept ? '; evidence kept (a copy of the script it erased)' : '';
   const latency = o.report.response[0]?.latencyMs;
   return {
-    check: { id: 'canary', ok: true, detail: `its postinstall ran through guarded-install's script-shell and was detected and stopped in ${(o.durationMs / 1000).toFixed(1)} s: saw ${seen.join(', ')}; blocked (exit 3) and killed${latency !== null && latency !== undefined ? ` ${latency} ms after the deciding event` : ''} before its next step${evidence}` },
+    check: { id: 'canary', ok: true, detail: `its postinstall ran through guarded-install's script-shell and was detected${o.report.tracer === 'strace' ? '' : ` by the ${o.report.tracer} tracer`} and stopped in ${(o.durationMs / 1000).toFixed(1)} s: saw ${seen.join(', ')}; blocked (exit 3) and killed${latency !== null && latency !== undefined ? ` ${latency} ms after the deciding event` : ''} before its next step${evidence}` },
     scriptShellSeen,
   };
 }

@@ -74,7 +74,7 @@ export class ProcessTrees {
       case 'process-end':
       case 'script-end': {
         const n = this.node(e);
-        if (n && n.exit === undefined) n.exit = 'signal' in e.process && e.process.signal ? e.process.signal : `exit ${e.process.exit_code}`;
+        if (n && n.exit === undefined) n.exit = 'signal' in e.process && e.process.signal ? e.process.signal : e.process.exit_code !== undefined ? `exit ${e.process.exit_code}` : 'ended';
         return;
       }
       case 'network-connect':
@@ -156,7 +156,7 @@ export function renderStepSummary(report: Report, ctx: SummaryContext = {}): str
     out.push(`**PASS**: no package reached the threshold (max score ${report.maxScore}, threshold ${report.threshold}).`);
   }
   out.push('');
-  const tracer = report.tracer === 'none' ? `⚠️ **NOT traced**: ${cell(report.tracerStatus.detail)}` : `${report.tracer} (${cell(report.tracerStatus.detail)})`;
+  const tracer = report.tracer === 'none' ? `⚠️ **NOT traced**: ${cell(report.tracerStatus.detail)}` : report.tracerStatus.fallback ? `⚠️ ${report.tracer} (${cell(report.tracerStatus.detail)}; strace: ${cell(report.tracerStatus.fallback)})` : `${report.tracer} (${cell(report.tracerStatus.detail)})`;
   out.push('| | |', '| --- | --- |');
   out.push(`| command | ${code(`npm ${report.npm.args.join(' ')}`)} (exit ${report.npm.exitCode ?? report.npm.signal ?? '?'}) |`);
   out.push(`| tracer | ${tracer} |`);
@@ -221,6 +221,8 @@ export function renderAnnotations(report: Report, files?: ProjectFiles): string[
   const lines: string[] = [];
   if (report.tracer === 'none') {
     lines.push(command('warning', `Lifecycle scripts were NOT traced: ${report.tracerStatus.detail}. Nothing could be detected or blocked. Install strace or set require-tracer: strace.`, { title: 'guarded-install: not protected' }));
+  } else if (report.tracerStatus.fallback) {
+    lines.push(command('warning', `strace could not run (${report.tracerStatus.fallback}); the proc tracer watched the scripts instead, with less visibility (very short processes and native code can be missed). Install strace or allow ptrace for full protection.`, { title: 'guarded-install: reduced visibility' }));
   }
   // GitHub shows at most 10 errors and 10 warnings per step: one per package
   for (const p of report.packages) {

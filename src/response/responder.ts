@@ -3,7 +3,6 @@
 // killing anything it still manages to start, and stop npm.
 import type { GuardedEvent } from '../events/types.js';
 import { packageKey, type PackageVerdict } from '../scoring/detector.js';
-import { killOurs } from '../supervisor/cleanup.js';
 
 export interface KillRecord {
   package: { name: string; version: string; path: string };
@@ -17,8 +16,9 @@ export interface KillRecord {
 }
 
 export interface ResponderOptions {
-  runDir: string;
   kill: boolean;
+  // SIGKILL the pids that are provably ours (the tracer knows); returns those signalled
+  killOurs: (pids: Iterable<number>) => number[];
   // live pids of every running script of this package
   livePids: (pkgKey: string) => number[];
   stopNpm: () => void;
@@ -37,7 +37,7 @@ export class Responder {
     const now = this.options.now ?? Date.now;
     const detectedAt = now();
     const targets = new Set([...this.options.livePids(pkg.key), event.process.pid]);
-    killOurs(targets, this.options.runDir);
+    this.options.killOurs(targets);
     // every target counts, signalled now or already ended (a leftover killed
     // before the finding about it): their deaths in the trace close the record
     const pids = [...targets];
@@ -70,7 +70,7 @@ export class Responder {
       return;
     }
     if (!pids.has(pid) && event.kind !== 'process-outlived-script' && event.kind !== 'process-outlived-install') {
-      for (const p of killOurs([pid], this.options.runDir)) {
+      for (const p of this.options.killOurs([pid])) {
         pids.add(p);
         record.pids.push(p);
       }

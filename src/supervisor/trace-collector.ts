@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { buildEvent, scriptAttribution } from '../events/build.js';
 import type { GuardedEvent, LifecycleScript, ProcessRef, TracerName } from '../events/types.js';
-import { StraceAssembler } from '../tracers/strace/assembler.js';
-import { isAlive } from './cleanup.js';
+import { StraceAssembler, type SupervisionLookup } from '../tracers/strace/assembler.js';
+import { findTracer, isAlive, isTracerOf, killUntraced, procStat, provenUntraced, tracerOf, type ProcStat } from './cleanup.js';
 
 interface Tail {
   script: LifecycleScript;
@@ -16,14 +16,37 @@ interface Tail {
   offset: number;
   decoder: StringDecoder;
   partial: string;
+  watch: TracerWatch;
+}
+
+// The strace of one script, watched until its trace is complete: a tracer that
+// dies, detaches or is stopped while the script still runs is a script we no
+// longer see, and must not go unnoticed.
+interface TracerWatch {
+  tracePath: string;
+  tracer?: { pid: number; startTicks: number };
+  root?: { pid: number; stat: ProcStat };
+  misses: number; // sweeps without finding the tracer
+  stopped: number; // consecutive sweeps the tracer was seen stopped
+  stopReported: boolean;
+  done: boolean;
 }
 
 const META_FIELDS = ['pid', 'name', 'version', 'event', 'json', 'cwd', 'shell', 'command'] as const;
 const CHUNK = 1 << 16;
+// One read buffer for every tail: readTail runs on each inotify event (in a
+// flood, every few lines), and a fresh 64 KiB each time was gigabytes of
+// garbage. Safe to share: each chunk is decoded to a string before anything
+// else can run.
+const READ_BUFFER = Buffer.allocUnsafe(CHUNK);
 // Safety net under fs.watch: inotify may coalesce, never lose, but a sweep is cheap.
 const SWEEP_MS = 100;
 // A script's children get this long to exit after the script itself ended.
 export const OUTLIVE_GRACE_MS = 300;
+// Sweeps without a tracer in sight before we search every process for it.
+const TRACER_MISSES = 5;
+// Sweeps a tracer may be seen stopped before it counts (and is continued).
+const TRACER_STOPPED_SWEEPS = 2;
 
 export function parseMeta(id: string, raw: string, startedAt: number): LifecycleScript | undefined {
   const parts = raw.split('\0');
@@ -56,6 +79,9 @@ export class TraceCollector {
   private sweep: NodeJS.Timeout | undefined;
   private readonly pendingIds = new Set<string>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly tracerPids = new Set<number>();
+  private readonly npmPids = new Set<number>();
+  private ownGroup: number | undefined;
 
   constructor(
     private readonly runDir: string,
@@ -91,7 +117,7 @@ export class TraceCollector {
     return out;
   }
 
-  // Read everything written so far.
+  // Read everything written so far, and check each tracer is still at work.
   scan(): void {
     let names: string[];
     try {
@@ -100,11 +126,15 @@ export class TraceCollector {
       return;
     }
     for (const name of names) this.onFile(name);
-    for (const tail of this.tails.values()) this.readTail(tail);
+    for (const tail of this.tails.values()) {
+      this.readTail(tail);
+      this.watchTracer(tail, false);
+    }
   }
 
   finish(): void {
     this.scan();
+    for (const tail of this.tails.values()) this.watchTracer(tail, true);
     this.watcher?.close();
     if (this.sweep) clearInterval(this.sweep);
     for (const timer of this.timers) clearTimeout(timer);
@@ -153,13 +183,122 @@ export class TraceCollector {
     } catch {
       return undefined;
     }
-    const tail: Tail = { script, assembler: new StraceAssembler(script, this.emit), fd, offset: 0, decoder: new StringDecoder('utf8'), partial: '' };
+    const watch: TracerWatch = { tracePath: join(this.runDir, `${id}.trace`), misses: 0, stopped: 0, stopReported: false, done: false };
+    const tail: Tail = { script, assembler: new StraceAssembler(script, this.emit, this.lookup(watch)), fd, offset: 0, decoder: new StringDecoder('utf8'), partial: '', watch };
     this.tails.set(id, tail);
+    this.findTracer(tail);
     return tail;
   }
 
+  // What pids and process groups outside a script are to us, for the signals
+  // it sends (npm's pid: the root shell's parent; tracers: every script's).
+  private lookup(watch: TracerWatch): SupervisionLookup {
+    return {
+      runDir: this.runDir,
+      roleOf: (pid) => (pid === process.pid ? 'guarded-install' : this.npmPids.has(pid) ? 'npm' : this.tracerPids.has(pid) ? 'tracer' : undefined),
+      groupRoleOf: (pgid) => {
+        this.ownGroup ??= procStat(process.pid)?.pgrp;
+        // unknown root group: npm runs scripts in its own group, which is ours
+        const group = pgid === 'script' ? (watch.root?.stat.pgrp ?? this.ownGroup) : pgid;
+        const npmGroups = [...this.npmPids].map((p) => procStat(p)?.pgrp);
+        return group !== undefined && (group === this.ownGroup || npmGroups.includes(group)) ? 'process-group' : undefined;
+      },
+    };
+  }
+
+  // The quick way: the script's root shell names its tracer (TracerPid), and
+  // the tracer's command line names this trace file.
+  private findTracer(tail: Tail): void {
+    const w = tail.watch;
+    if (w.tracer) return;
+    const rootPid = tail.script.shimPid;
+    const pid = tracerOf(rootPid);
+    const stat = pid === undefined ? undefined : procStat(pid);
+    const rootStat = procStat(rootPid);
+    if (pid === undefined || !stat || !rootStat || !isTracerOf(pid, w.tracePath)) return;
+    w.tracer = { pid, startTicks: stat.startTicks };
+    w.root = { pid: rootPid, stat: rootStat };
+    this.tracerPids.add(pid);
+    if (rootStat.ppid > 1) this.npmPids.add(rootStat.ppid);
+  }
+
+  // Called on every sweep (and once more, final, at the end): done once the
+  // trace is complete; lost when the tracer is gone and it is not.
+  private watchTracer(tail: Tail, final: boolean): void {
+    const w = tail.watch;
+    if (w.done) return;
+    if (this.traceComplete(tail)) {
+      w.done = true;
+      return;
+    }
+    if (!w.tracer) {
+      this.findTracer(tail);
+      if (!w.tracer) {
+        if (!final && ++w.misses < TRACER_MISSES) return;
+        const pid = findTracer(w.tracePath);
+        const stat = pid === undefined ? undefined : procStat(pid);
+        if (pid === undefined || !stat) return this.tracerGone(tail);
+        w.tracer = { pid, startTicks: stat.startTicks };
+        this.tracerPids.add(pid);
+      }
+    }
+    const { pid, startTicks } = w.tracer;
+    const stat = procStat(pid);
+    if (!stat || stat.startTicks !== startTicks || stat.state === 'Z' || stat.state === 'X') return this.tracerGone(tail);
+    // stopped (SIGSTOP) or itself ptrace-stopped: the script is frozen at its
+    // next traced call, and npm with it. Say so, and let it go on.
+    if (stat.state !== 'T' && stat.state !== 't') {
+      w.stopped = 0;
+      return;
+    }
+    if (++w.stopped < TRACER_STOPPED_SWEEPS) return;
+    w.stopped = 0;
+    if (!w.stopReported) {
+      w.stopReported = true;
+      tail.assembler.notice('tracer-stopped', `the tracer of this script (pid ${pid}) was stopped while the script ran; guarded-install continued it`, Date.now(), { tracer_pid: pid });
+    }
+    if (isTracerOf(pid, w.tracePath)) {
+      try {
+        process.kill(pid, 'SIGCONT');
+      } catch {
+        // gone meanwhile: the next sweep sees it
+      }
+    }
+  }
+
+  // Every process the trace saw started has ended, the root shell included.
+  private traceComplete(tail: Tail): boolean {
+    return tail.assembler.scriptEnded && tail.assembler.liveProcesses().length === 0;
+  }
+
+  private tracerGone(tail: Tail): void {
+    const w = tail.watch;
+    this.readTail(tail); // whatever it wrote before it went
+    w.done = true;
+    if (this.traceComplete(tail)) return;
+    const live = tail.assembler.liveProcessStarts();
+    const rootPid = tail.assembler.rootPid;
+    const candidates = live.map(({ process, forkedAt }) => ({
+      pid: process.pid,
+      forkedAt,
+      ...(w.root && process.pid === w.root.pid && process.pid === rootPid ? { startTicks: w.root.stat.startTicks } : {}),
+    }));
+    // an empty trace: the tracer went before it wrote a line about the root
+    if (w.root && tail.assembler.rootPid === undefined) candidates.push({ pid: w.root.pid, forkedAt: 0, startTicks: w.root.stat.startTicks });
+    // The root's end is in the trace (a tracer ending normally writes every
+    // end first) and nothing it saw still runs: a few ends missing from our
+    // bookkeeping, not a blind spot.
+    if (tail.assembler.scriptEnded && provenUntraced(candidates).length === 0) return;
+    const ended = killUntraced(candidates);
+    tail.assembler.tracerLost(tail.partial, Date.now(), {
+      ...(w.tracer ? { tracerPid: w.tracer.pid } : {}),
+      pids: candidates.map((c) => c.pid),
+      ended,
+    });
+  }
+
   private readTail(tail: Tail): void {
-    const buf = Buffer.allocUnsafe(CHUNK);
+    const buf = READ_BUFFER;
     for (;;) {
       const n = readSync(tail.fd, buf, 0, CHUNK, tail.offset);
       if (n <= 0) return;
@@ -168,6 +307,8 @@ export class TraceCollector {
       const lines = text.split('\n');
       tail.partial = lines.pop() ?? '';
       for (const line of lines) tail.assembler.pushLine(line);
+      // strace writes its first line once attached: the root names it now
+      if (!tail.watch.tracer && tail.assembler.rootPid !== undefined) this.findTracer(tail);
       if (tail.assembler.scriptEnded && tail.script.exitCode === undefined) this.markEnded(tail);
     }
   }

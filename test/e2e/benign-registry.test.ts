@@ -242,7 +242,7 @@ const roots: string[] = [];
 
 const tail = (s: string, n = 4000): string => (s.length > n ? `...${s.slice(-n)}` : s);
 
-async function guardedInstall(c: Case): Promise<Run> {
+async function guardedInstall(c: Case, tracer: Tracer): Promise<Run> {
   const root = realpathSync(mkdtempSync(join(tmpdir(), `gi-benign-${c.fixture.replace(/^benign-/, '')}-`)));
   roots.push(root); // removed in afterAll, whatever happens below
   const project = join(root, 'project');
@@ -258,7 +258,7 @@ async function guardedInstall(c: Case): Promise<Run> {
   if (c.gitInit) execFileSync('git', ['init', '-q'], { cwd: project, env, stdio: 'ignore' });
   const reportPath = join(root, 'report.json');
   const eventsPath = join(root, 'events.ndjson');
-  const args = [BIN, c.command, '-C', project, '--report', reportPath, '--events', eventsPath, '--', '--no-audit', '--no-fund', '--prefer-offline', ...(c.npmArgs ?? [])];
+  const args = [BIN, c.command, '-C', project, '--tracer', tracer, '--report', reportPath, '--events', eventsPath, '--', '--no-audit', '--no-fund', '--prefer-offline', ...(c.npmArgs ?? [])];
   const started = Date.now();
   const child = spawn(process.execPath, args, { cwd: project, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
@@ -289,8 +289,13 @@ async function guardedInstall(c: Case): Promise<Run> {
 // ---------------------------------------------------------------------------
 // Table
 
+type Tracer = 'strace' | 'proc';
+// every case under both tracers: the proc fallback must not flag them either
+const TRACERS: Tracer[] = ['strace', 'proc'];
+
 interface Row {
   case: string;
+  tracer: string;
   pkg: string;
   score: number;
   findings: string;
@@ -306,11 +311,12 @@ const ruleList = (fs: Finding[]): string => {
   return [...counts].map(([k, n]) => (n > 1 ? `${k}x${n}` : k)).join(' ') || '-';
 };
 
-function addRows(c: Case, run: Run): void {
+function addRows(c: Case, tracer: Tracer, run: Run): void {
   const pkgs = run.report.packages.length > 0 ? run.report.packages : [];
   for (const p of pkgs) {
     rows.push({
       case: c.fixture,
+      tracer,
       pkg: `${p.name}@${p.version}`,
       score: p.score,
       findings: ruleList(p.findings),
@@ -318,12 +324,12 @@ function addRows(c: Case, run: Run): void {
       seconds: (run.durationMs / 1000).toFixed(1),
     });
   }
-  if (pkgs.length === 0) rows.push({ case: c.fixture, pkg: '(no package traced)', score: NaN, findings: '-', allowlisted: '-', seconds: (run.durationMs / 1000).toFixed(1) });
+  if (pkgs.length === 0) rows.push({ case: c.fixture, tracer, pkg: '(no package traced)', score: NaN, findings: '-', allowlisted: '-', seconds: (run.durationMs / 1000).toFixed(1) });
 }
 
 function table(): string {
-  const head: Row = { case: 'fixture', pkg: 'package', score: NaN, findings: 'findings (rule(points))', allowlisted: 'allowlisted rules', seconds: 'secs' };
-  const cells = (r: Row): string[] => [r.case, r.pkg, Number.isNaN(r.score) ? (r === head ? 'score' : '?') : String(r.score), r.findings, r.allowlisted, r.seconds];
+  const head: Row = { case: 'fixture', tracer: 'tracer', pkg: 'package', score: NaN, findings: 'findings (rule(points))', allowlisted: 'allowlisted rules', seconds: 'secs' };
+  const cells = (r: Row): string[] => [r.case, r.tracer, r.pkg, Number.isNaN(r.score) ? (r === head ? 'score' : '?') : String(r.score), r.findings, r.allowlisted, r.seconds];
   const all = [head, ...rows].map(cells);
   const widths = all[0]!.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
   const line = (r: string[]): string => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
@@ -345,16 +351,16 @@ afterAll(() => {
 });
 
 describe('benign registry packages install under guarded-install', () => {
-  for (const c of CASES) {
-    it(`${c.pkg}@${c.version} (${c.events.join(', ')}) passes below the threshold: ${c.fixture}`, async () => {
-      const run = await guardedInstall(c);
-      addRows(c, run);
+  for (const c of CASES) for (const tracer of TRACERS) {
+    it(`${c.pkg}@${c.version} (${c.events.join(', ')}) passes below the threshold under ${tracer}: ${c.fixture}`, async () => {
+      const run = await guardedInstall(c, tracer);
+      addRows(c, tracer, run);
       const { report } = run;
       const where = `temp dir ${run.root}${KEEP ? '' : ' (E2E_KEEP=1 keeps it)'}`;
       const summary = JSON.stringify(report.packages.map((p) => ({ pkg: `${p.name}@${p.version}`, score: p.score, findings: p.findings.map((f) => ({ rule: f.rule, points: f.points, evidence: f.evidence })) })), null, 1);
 
       // it was traced, for real
-      expect(report.tracer, `tracer: ${JSON.stringify(report.tracerStatus)}`).toBe('strace');
+      expect(report.tracer, `tracer: ${JSON.stringify(report.tracerStatus)}`).toBe(tracer);
       expect(report.tracerStatus.ok).toBe(true);
 
       // passed

@@ -27,15 +27,8 @@ import {
   type SimulationResult,
   type TaggedProcess,
 } from '../../examples/simulations/run.mjs';
+import { canUnshare } from './helpers/simulation-checks.js';
 
-function canUnshare(): boolean {
-  try {
-    execFileSync('unshare', ['-rn', 'sh', '-c', 'ip link set lo up && ip addr add 203.0.113.45/32 dev lo'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 const NETNS = canUnshare();
 const KEEP = Boolean(process.env.E2E_KEEP);
 

@@ -18,9 +18,8 @@
 // test/fixtures/event-logs/<name>.ndjson and writes expected.json there (the
 // live verdicts and scores) for the fast replay unit test. E2E_KEEP=1 keeps the
 // temp dirs. Every run ends every process it tagged (by pid, SIM_RUN_ID).
-import { execFileSync, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -33,26 +32,15 @@ import {
   removeRun,
   runSimulation,
   taggedProcesses,
-  type C2Record,
   type SimulationInfo,
   type SimulationResult,
 } from '../../examples/simulations/run.mjs';
 import type { AnalyzeReport } from '../../src/analyze.js';
 import type { PackageReport, Report } from '../../src/report/report.js';
+import { LATE_STEPS, brief, canStrace, canUnshare, ofPackage, packageOf, pkgId, readEvents, scriptFiles, sha256, type Ev, type Live } from './helpers/simulation-checks.js';
 
-function canUnshare(): boolean {
-  try {
-    execFileSync('unshare', ['-rn', 'sh', '-c', 'ip link set lo up && ip addr add 203.0.113.45/32 dev lo'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 // Detection needs the primary tracer; the runs pass --require-tracer strace so
 // an untraced run fails loudly instead of "passing".
-function canStrace(): boolean {
-  return spawnSync('strace', ['-f', '-o', '/dev/null', '--', 'true'], { stdio: 'ignore' }).status === 0;
-}
 const NETNS = canUnshare();
 const STRACE = canStrace();
 const KEEP = Boolean(process.env.E2E_KEEP);
@@ -66,29 +54,7 @@ const ATTACKS = listSimulations().filter((s) => s.kind === 'attack');
 const BENIGN = listSimulations().filter((s) => s.kind === 'benign');
 const skip = (sim: SimulationInfo): boolean => !NETNS || !STRACE || missingTools(sim).length > 0;
 
-// ── event log ────────────────────────────────────────────────────────────────
-interface Ev {
-  '@timestamp': string;
-  event: { action: string; type: string[]; sequence: number };
-  package: { name: string; version: string; path: string };
-  npm: { lifecycle_event: string; script_id: string };
-  process: { pid: number; executable?: string; name?: string; args?: string[]; exit_code?: number; signal?: string };
-  file?: { path: string };
-  syscall?: { name: string; source_path?: string };
-  destination?: { ip?: string; port?: number };
-  outcome_action?: string;
-}
-const readEvents = (path: string): Ev[] => readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Ev);
-const brief = (e: Ev): string => `${e.event.sequence} ${e.event.action} pid=${e.process.pid} ${JSON.stringify(e.process.args ?? [])} ${e.file?.path ?? ''}${e.syscall?.source_path ? ` <- ${e.syscall.source_path}` : ''}`;
-
 // ── one guarded run, kept for the latency table and the analyze checks ──────
-interface Live {
-  sim: SimulationInfo;
-  r: SimulationResult;
-  report: Report;
-  events: Ev[];
-  eventsPath: string;
-}
 const live = new Map<string, Live>();
 const allRuns: SimulationResult[] = [];
 const current: SimulationResult[] = [];
@@ -118,133 +84,6 @@ async function guarded(sim: SimulationInfo): Promise<Live> {
   if (RECORD) recordFixture(run);
   return run;
 }
-
-// ── helpers over a run ──────────────────────────────────────────────────────
-const pkgId = (sim: SimulationInfo): string => `${sim.package}@1.0.0`;
-const requests = (r: SimulationResult): C2Record[] => r.c2.filter((e) => e.kind === 'request');
-const requestLines = (r: SimulationResult): string[] => requests(r).map((q) => `${q.method} ${q.path}`);
-const ofPackage = (l: Live): Ev[] => l.events.filter((e) => e.package.name === l.sim.package);
-const procStarts = (l: Live): Ev[] => ofPackage(l).filter((e) => e.event.action === 'process-start');
-const writesTo = (l: Live, path: string): Ev[] => l.events.filter((e) => (e.event.action === 'file-write' || e.event.action === 'file-link' || e.event.action === 'file-rename') && e.file?.path === path);
-
-function packageOf(report: { packages: PackageReport[] }, id: string): PackageReport {
-  const p = report.packages.find((x) => `${x.name}@${x.version}` === id);
-  if (!p) throw new Error(`${id} is not in the report (packages: ${report.packages.map((x) => `${x.name}@${x.version}`).join(', ')})`);
-  return p;
-}
-
-// The files a lifecycle command names that the package ships (node setup.js ->
-// setup.js; `. ./sim-guard.sh && ...` -> sim-guard.sh).
-function scriptFiles(sim: SimulationInfo): string[] {
-  const pkg = JSON.parse(readFileSync(join(SIM_ROOT, sim.name, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-  const files = new Set<string>();
-  for (const hook of sim.lifecycle) {
-    for (const token of (pkg.scripts[hook] ?? '').match(/[\w./@-]+/g) ?? []) {
-      const rel = token.replace(/^\.\//, '');
-      if (rel === '' || rel.startsWith('/') || rel.includes('..') || rel === 'package.json') continue;
-      const path = join(SIM_ROOT, sim.name, rel);
-      if (existsSync(path) && statSync(path).isFile()) files.add(rel);
-    }
-  }
-  return [...files];
-}
-
-const sha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
-
-// ── the late step of each attack: what comes after the crossing ─────────────
-// Each check proves the step the simulation's README lists after the point
-// where guarded-install crosses the threshold never reached the C2 or the disk.
-const LATE_STEPS: Record<string, { what: string; check: (l: Live) => void }> = {
-  'axios-plain-crypto': {
-    what: 'no beacon (POST /exfil), no erasure (setup.js deleted, package.md renamed over package.json)',
-    check: (l) => {
-      const { r } = l;
-      expect(requestLines(r)).not.toContain('POST /exfil');
-      const erasure = l.events.filter((e) =>
-        (e.event.action === 'file-delete' && e.file?.path === join(r.pkgDir, 'setup.js')) ||
-        (e.event.action === 'file-rename' && (e.file?.path === join(r.pkgDir, 'package.json') || e.syscall?.source_path === join(r.pkgDir, 'package.md'))));
-      expect(erasure.map(brief)).toEqual([]);
-      // npm rolled the failed package back, or it is still the shipped one
-      if (r.packageJsonFinal !== null) expect(r.packageJsonFinal).toBe(readFileSync(join(SIM_ROOT, 'axios-plain-crypto', 'package.json'), 'utf8'));
-    },
-  },
-  'shai-hulud': {
-    what: 'no workflow file, no POST /webhook with the harvest, no `npm whoami`',
-    check: (l) => {
-      const { r } = l;
-      const workflow = join(r.dirs.project, '.github', 'workflows', 'shai-hulud.yml');
-      expect(existsSync(workflow)).toBe(false);
-      expect(writesTo(l, workflow).map(brief)).toEqual([]);
-      expect(requestLines(r)).not.toContain('POST /webhook');
-      expect(procStarts(l).filter((e) => (e.process.args ?? []).includes('whoami')).map(brief)).toEqual([]);
-      const logs = join(r.dirs.cache, '_logs');
-      const whoami = existsSync(logs) && readdirSync(logs).some((f) => readFileSync(join(logs, f), 'utf8').includes('verbose argv "whoami"'));
-      expect(whoami, 'npm whoami ran').toBe(false);
-    },
-  },
-  'shai-hulud-2': {
-    what: 'the detached "bun" payload does not keep running past the install',
-    check: (l) => {
-      const bun = join(l.r.dirs.home, '.bun', 'bin', 'bun');
-      expect(l.r.survivorsAtInstallExit.filter((p) => p.args.some((a) => a === bun || a.endsWith('bun_environment.js')))).toEqual([]);
-      expect(l.r.survivorsAtInstallExit.filter((p) => p.args[0] === 'sleep')).toEqual([]);
-    },
-  },
-  'nx-s1ngularity': {
-    what: '~/.bashrc and ~/.zshrc unchanged, no POST /exfil of the inventory',
-    check: (l) => {
-      const { r } = l;
-      for (const rc of ['.bashrc', '.zshrc']) {
-        const path = join(r.dirs.home, rc);
-        expect(readFileSync(path, 'utf8'), rc).toBe(`# decoy ~/${rc} in the simulation temp HOME\n`);
-        expect(writesTo(l, path).map(brief)).toEqual([]);
-      }
-      expect(requestLines(r)).toEqual([]);
-    },
-  },
-  'ua-parser-js': {
-    what: 'the "miner" is never downloaded (GET /stage2), written or started',
-    check: (l) => {
-      const { r } = l;
-      expect(requestLines(r)).not.toContain('GET /stage2');
-      const miner = join(r.dirs.tmp, 'jsextension');
-      expect(existsSync(miner)).toBe(false);
-      expect(writesTo(l, miner).map(brief)).toEqual([]);
-      expect(procStarts(l).filter((e) => e.process.executable === miner || (e.process.args ?? []).includes(miner)).map(brief)).toEqual([]);
-    },
-  },
-  'reverse-shell': {
-    what: "the operator's commands are never answered (no session)",
-    check: (l) => {
-      const received = l.r.c2.filter((e) => e.kind === 'tcp-recv').map((e) => e.data ?? '').join('');
-      expect(received).not.toContain('sim-reverse-shell-ok');
-      expect(received).not.toContain('id-stand-in');
-    },
-  },
-  'curl-pipe-sh': {
-    what: 'the piped second stage never runs to completion (its 2 s sleep)',
-    check: (l) => {
-      const { r, report } = l;
-      const get = requests(r).find((q) => q.path === '/stage2');
-      const dead = report.response.find((x) => x.package === pkgId(l.sim))?.treeDeadAt;
-      expect(dead).toBeTruthy();
-      if (get) expect(Date.parse(dead as string) - get.ts).toBeLessThan(1900);
-      const finished = ofPackage(l).filter((e) => e.event.action === 'process-end' && e.process.name === 'sleep' && e.process.exit_code === 0);
-      expect(finished.map(brief)).toEqual([]);
-    },
-  },
-  sleeper: {
-    what: 'the sleeper never phones home after npm exits, never writes its marker, and is killed',
-    check: (l) => {
-      const { r, report } = l;
-      expect(r.c2).toEqual([]); // not even a connection, across the 5 s linger
-      expect(existsSync(join(r.dirs.tmp, '.sim-sleeper-fired'))).toBe(false);
-      const sleeper = report.outlived.filter((o) => o.args.some((a) => a.endsWith('sleeper.js')) && o.args.includes('--wait'));
-      expect(sleeper.length, JSON.stringify(report.outlived)).toBeGreaterThanOrEqual(1);
-      for (const o of sleeper) expect(o.killed).toBe(true);
-    },
-  },
-};
 
 // ── latency table ───────────────────────────────────────────────────────────
 interface LatencyRow {

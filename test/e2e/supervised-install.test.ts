@@ -280,7 +280,7 @@ describe('guarded-install supervising real npm installs (private network namespa
       expect(result.connections).toEqual([]);
     });
 
-    it('without --require-tracer: installs untraced, warns loudly, report says tracer "none"', async () => {
+    it('without --require-tracer: falls back to the proc tracer, says so, and still sees the script', async () => {
       const p = project('notracer', ['probe-dep']);
       const bin = restrictedBinDir(join(p.root, 'bin'), TOOLS);
       const dirs = freshRunDirs(p.root, 'run');
@@ -290,21 +290,49 @@ describe('guarded-install supervising real npm installs (private network namespa
         workDir: join(p.root, 'netns'),
         env: runEnv(dirs),
       });
-      expect(result.exitCode).toBe(0);
-      expect(result.stderr).toContain('guarded-install: WARNING: lifecycle scripts are NOT being traced (strace is not installed or not on PATH');
-      expect(existsSync(join(p.dir, 'node_modules', 'probe-dep', 'package.json'))).toBe(true);
-      expect(result.connections).toHaveLength(1); // the script did run (untraced)
+      // the probe is the three-signal pattern itself: proc catches it too
+      expect(result.exitCode, result.stderr).toBe(3);
+      expect(result.stderr).toContain('guarded-install: strace cannot run here (strace is not installed or not on PATH');
+      expect(result.stderr).toContain('using the proc tracer instead');
 
       const r = readReport(report);
-      expect(r.tracer).toBe('none');
-      expect(r.tracerStatus.ok).toBe(false);
-      expect(r.exitCode).toBe(0);
-      expect(r.packages.map((x) => ({ name: x.name, version: x.version, scripts: x.scripts.map((s) => [s.event, s.exitCode]) }))).toEqual([
-        { name: 'probe-dep', version: depVersion(p, 'probe-dep'), scripts: [['postinstall', 0]] },
-      ]);
+      expect(r.tracer).toBe('proc');
+      expect(r.tracerStatus.ok).toBe(true);
+      expect(r.exitCode).toBe(3);
+      expect(r.blockedPackages).toEqual([`probe-dep@${depVersion(p, 'probe-dep')}`]);
       const ev = readEvents(events);
-      expect(ev.filter((e) => e.event.action === 'tracer-notice').map((e) => e.run?.tracer)).toEqual(['none']);
-      expect(ev.filter((e) => e.package.name === 'probe-dep').map((e) => e.event.action)).toEqual(['script-start', 'script-end']);
+      expect(ev.filter((e) => e.event.action === 'tracer-notice').map((e) => e.run?.tracer)).toEqual(['proc']);
+      // poller and Node preload saw the probe's first steps, attributed to it.
+      // How far it got before the kill (its write and delete, its ~/.npmrc read)
+      // depends on timing: those steps are proven by the audit-mode run below.
+      const actions = new Set(ev.filter((e) => e.package.name === 'probe-dep').map((e) => e.event.action));
+      for (const a of ['script-start', 'process-start', 'network-connect']) expect(actions.has(a), `${a} in ${[...actions].join(' ')}`).toBe(true);
+    });
+
+    it('without strace, in audit mode (--no-kill): the proc tracer sees every step of the probe, to its end', async () => {
+      const p = project('notracer-audit', ['probe-dep']);
+      const bin = restrictedBinDir(join(p.root, 'bin'), TOOLS);
+      const dirs = freshRunDirs(p.root, 'run');
+      const report = join(dirs.base, 'report.json');
+      const events = join(dirs.base, 'events.ndjson');
+      const command = guardedInstallCommand({ project: p, report, events, extra: ['--no-kill'] });
+      const result = await runInNetns(`PATH=${sh(bin)}; export PATH; exec ${command}`, {
+        workDir: join(p.root, 'netns'),
+        env: runEnv(dirs),
+      });
+      expect(result.exitCode, result.stderr).toBe(3); // the verdict still fails the build
+      const r = readReport(report);
+      expect(r.tracer).toBe('proc');
+      expect(r.npm.exitCode).toBe(0); // nothing was killed: the probe ran to its end
+
+      const written = join(p.dir, 'node_modules', 'probe-dep', 'probe-written.txt');
+      const ev = readEvents(events).filter((e) => e.package.name === 'probe-dep');
+      const has = (action: string, path?: string): boolean => ev.some((e) => e.event.action === action && (path === undefined || e.file?.path === path));
+      const seen = [...new Set(ev.map((e) => e.event.action))].join(' ');
+      for (const a of ['script-start', 'process-start', 'network-connect', 'script-end']) expect(has(a), `${a} in ${seen}`).toBe(true);
+      expect(has('file-write', written), `file-write of ${written} in ${seen}`).toBe(true);
+      expect(has('file-delete', written), `file-delete of ${written} in ${seen}`).toBe(true);
+      expect(has('sensitive-read', dirs.npmrc), `sensitive-read of ${dirs.npmrc} in ${seen}`).toBe(true);
     });
   });
 

@@ -59,14 +59,14 @@ describe('--json', () => {
     const p = project('github');
     const gh = { GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: join(root, 'github', 'summary.md'), GITHUB_OUTPUT: join(root, 'github', 'output'), GITHUB_WORKSPACE: p.dir };
     const sarif = join(root, 'github', 'results.sarif');
-    // GUARDED_INSTALL_STRACE names a missing binary: the run is untraced, and the reporter must say so
+    // GUARDED_INSTALL_STRACE names a missing binary: the run falls back to the proc tracer, and the reporter must say so
     const r = await cli(['install', '--json', '--sarif', sarif, ...NPM], p.dir, { ...p.env, ...gh, GUARDED_INSTALL_STRACE: join(root, 'no-strace-here') });
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout) as { tracer: string };
-    expect(report.tracer).toBe('none');
+    expect(report.tracer).toBe('proc');
     expect(r.stdout).not.toContain('::');
-    expect(r.stderr).toContain('::warning title=guarded-install%3A not protected::Lifecycle scripts were NOT traced');
-    expect(readFileSync(gh.GITHUB_STEP_SUMMARY, 'utf8')).toContain('| tracer | ⚠️ **NOT traced**');
+    expect(r.stderr).toContain('::warning title=guarded-install%3A reduced visibility::strace could not run (strace is not installed or not on PATH');
+    expect(readFileSync(gh.GITHUB_STEP_SUMMARY, 'utf8')).toContain('| tracer | ⚠️ proc (proc tracer');
     expect(parseOutputFile(readFileSync(gh.GITHUB_OUTPUT, 'utf8'))).toMatchObject({ verdict: 'pass', 'max-score': '0', 'blocked-packages': '', 'sarif-path': sarif });
     const log = JSON.parse(readFileSync(sarif, 'utf8')) as unknown;
     expect(validateSarif(log)).toEqual([]);

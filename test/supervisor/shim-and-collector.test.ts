@@ -20,7 +20,7 @@ function runShim(runDir: string, tracer: 'strace' | 'none', script: string, pkgD
       env: {
         PATH: process.env.PATH,
         GUARDED_INSTALL_RUN_DIR: runDir,
-        GUARDED_INSTALL_TRACER: tracer,
+        GUARDED_INSTALL_SHIM_TRACER: tracer,
         GUARDED_INSTALL_STRACE: strace ?? '',
         GUARDED_INSTALL_STRACE_ARGS: straceArgs().join(' '),
         npm_package_name: '@scope/pkg',

@@ -306,6 +306,7 @@ export interface ReportJson {
   tracerStatus: { ok: boolean; detail: string };
   killed: boolean;
   exitCode: number;
+  blockedPackages: string[];
   npm: { args: string[]; exitCode: number | null; signal: string | null; durationMs: number };
   packages: Array<{ name: string; version: string; lifecycle: string[]; score: number; findings: unknown[]; scripts: Array<{ id: string; event: string; command: string; exitCode: number | null; durationMs: number | null }> }>;
   outlived: Array<{ package: string; pid: number; args: string[]; killed: boolean }>;
