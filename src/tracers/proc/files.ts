@@ -4,7 +4,7 @@
 // cron, systemd user units, autostart, CI workflows), which mostly do not exist
 // yet and so are watched from their nearest existing folder. Never `/`, never
 // HOME recursively, never our run dir.
-import { readlinkSync, statSync, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync, statSync, type Stats } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { RenamePairer, type FileChange, type RawChange } from './pairing.js';
@@ -41,6 +41,10 @@ const PERSISTENCE_DEPTH = 8;
 // one change reported by two watchers (a temp dir inside another)
 const DUPLICATE_MS = 50;
 const CREATION_MS = 500;
+// chokidar reads a new folder before it watches it: what is made in between is
+// never reported. Each new folder is read again once its watch is surely set.
+const RESCAN_DELAYS_MS = [150, 1000];
+const MAX_PENDING_RESCANS = 256;
 
 export function isInside(path: string, dir: string): boolean {
   return path === dir || path.startsWith(dir.endsWith(sep) ? dir : dir + sep);
@@ -117,6 +121,9 @@ export class FileWatch {
   private readonly pairer = new RenamePairer(RENAME_HOLD_MS);
   private readonly recent = new Map<string, number>();
   private readonly readies: Array<Promise<void>> = [];
+  private readonly rescans = new Map<NodeJS.Timeout, () => void>();
+  // entries a re-read found before chokidar did: its own later report is a duplicate
+  private readonly rescanned = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly now: () => number;
@@ -167,6 +174,12 @@ export class FileWatch {
   }
 
   async close(): Promise<void> {
+    // the last re-reads now: a file made in a new folder just before the end still counts
+    for (const [timer, rescan] of [...this.rescans]) {
+      clearTimeout(timer);
+      this.rescans.delete(timer);
+      rescan();
+    }
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.flush();
@@ -194,6 +207,9 @@ export class FileWatch {
     const roots = new Set(Array.isArray(paths) ? paths : [paths]);
     watcher.on('all', (event, path, stats) => {
       if (this.closed || roots.has(path)) return;
+      if ((event === 'add' || event === 'addDir') && this.rescanned.delete(path)) return;
+      if (event === 'unlink' || event === 'unlinkDir') this.rescanned.delete(path);
+      if (!scanning && event === 'addDir') this.rescanLater(watcher, path, scope, opts.ignored);
       if (!scanning) this.onEvent(event, path, stats, scope);
       else if (scanSince !== undefined) this.onScanned(event, path, stats, scanSince);
       // else: the initial scan of an ignoreInitial watcher (chokidar still reports symlinks in it)
@@ -201,6 +217,46 @@ export class FileWatch {
     watcher.on('error', (error) => this.options.onError(`file watcher: ${error instanceof Error ? error.message : String(error)}`));
     this.watchers.push(watcher);
     return watcher;
+  }
+
+  private rescanLater(watcher: FSWatcher, dir: string, scope: WatchScope, ignored: (p: string) => boolean): void {
+    if (this.rescans.size >= MAX_PENDING_RESCANS) return;
+    for (const delay of RESCAN_DELAYS_MS) {
+      const rescan = (): void => this.rescan(watcher, dir, scope, ignored);
+      const timer = setTimeout(() => {
+        this.rescans.delete(timer);
+        if (!this.closed) rescan();
+      }, delay);
+      timer.unref();
+      this.rescans.set(timer, rescan);
+    }
+  }
+
+  // Reports what chokidar has not heard of in a folder it watches.
+  private rescan(watcher: FSWatcher, dir: string, scope: WatchScope, ignored: (p: string) => boolean): void {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return; // gone again
+    }
+    const known = new Set(watcher.getWatched()[dir] ?? []);
+    for (const name of names) {
+      const path = join(dir, name);
+      if (known.has(name) || this.rescanned.has(path) || ignored(path)) continue;
+      let stats: Stats;
+      try {
+        stats = lstatSync(path);
+      } catch {
+        continue;
+      }
+      if (this.rescanned.size > 4096) this.rescanned.clear();
+      this.rescanned.add(path);
+      if (stats.isDirectory()) {
+        this.onEvent('addDir', path, stats, scope);
+        this.rescanLater(watcher, path, scope, ignored);
+      } else this.onEvent('add', path, stats, scope);
+    }
   }
 
   // Initial scan of a package: remember inodes (renames of shipped files), and
