@@ -16,7 +16,7 @@ vi.mock('chokidar', async (importOriginal) => {
   const real = await importOriginal<typeof import('chokidar')>();
   const watch: typeof real.watch = (paths, options) => {
     const watcher = real.watch(paths, options);
-    const emit = watcher.emit.bind(watcher);
+    const emit = watcher.emit.bind(watcher) as (event: string, ...args: unknown[]) => boolean;
     watcher.emit = ((event: string, ...args: unknown[]) => {
       const path = event === 'all' ? args[1] : args[0];
       if (typeof path === 'string' && missed.has(path)) return false;
