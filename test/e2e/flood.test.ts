@@ -59,12 +59,27 @@ function supervised(p: TempProject, env: NodeJS.ProcessEnv): Promise<{ code: num
     child.once('error', reject);
     child.once('close', (code) => {
       clearInterval(sampler);
-      if (!existsSync(reportPath)) return reject(new Error(`no report (exit ${code}):\n${output}`));
-      const report = JSON.parse(readFileSync(reportPath, 'utf8')) as FloodReport;
-      const result = existsSync(resultPath) ? (JSON.parse(readFileSync(resultPath, 'utf8')) as Record<string, number>) : {};
-      resolve({ code, output, peakRssMiB: hwmKiB / 1024, report, result });
+      try {
+        if (!existsSync(reportPath)) throw new Error(`no report (exit ${code}):\n${output}`);
+        const report = JSON.parse(readFileSync(reportPath, 'utf8')) as FloodReport;
+        resolve({ code, output, peakRssMiB: hwmKiB / 1024, report, result: readResult(resultPath) });
+      } catch (error) {
+        reject(error instanceof Error ? error : new Error(String(error))); // never a test left waiting
+      }
     });
   });
+}
+
+// What the flood script says it did. A script killed mid-way (the attack
+// fixture, once it is blocked) can leave the file empty or half written: {}.
+function readResult(path: string): Record<string, number> {
+  if (!existsSync(path)) return {};
+  const text = readFileSync(path, 'utf8');
+  try {
+    return JSON.parse(text) as Record<string, number>;
+  } catch {
+    return {};
+  }
 }
 
 function activityOf(report: FloodReport, name: string): Record<string, Activity> {
