@@ -6,6 +6,7 @@ import { buildEvent, scriptAttribution, type EventInput } from '../../events/bui
 import type { GuardedEvent, LifecycleScript, ProcessRef, VisibilityFacts, VisibilityNotice } from '../../events/types.js';
 import { argPath, decodeConnect, decodeFileCall, decodePtrace, decodeSend, decodeSignalTarget, FILE_CALLS, procStatusPid, SIGNAL_CALLS, type Call, type CallContext } from './decode.js';
 import { decodeStringArray, parseCutCall, parseStraceLine, splitArgs, splitDecoration, type StraceLine } from './line.js';
+import { SocketTable, socketInode, socketTransport } from './sockets.js';
 
 interface Proc {
   pid: number;
@@ -59,6 +60,8 @@ export class StraceAssembler {
   private readonly guessedParent = new Set<number>(); // adopted under the root, clone() unseen
   private readonly execReplaced = new Set<number>(); // leaders whose exec a thread completed
   private readonly udpSeen = new Set<string>();
+  private readonly sockets = new SocketTable();
+  private readonly describeSocket = (decoration: string | undefined) => this.sockets.describe(decoration);
   private readonly hardLinks = new Map<string, string>(); // link the script made -> the file it names
   private readonly tmpFiles = new Map<string, string>(); // `${pid}:${fd}` -> its O_TMPFILE path
   private readonly checks = new Set<string>(); // trace-checks reported, `${pid}:${target}`
@@ -297,9 +300,19 @@ export class StraceAssembler {
         if (dir) proc.cwd = dir;
         return;
       }
+      case 'socket': {
+        const inode = ok ? socketInode(splitDecoration(call.ret).decoration) : undefined;
+        if (inode !== undefined) this.sockets.created(inode, socketTransport(call.args));
+        return;
+      }
       case 'connect': {
         const input = decodeConnect(call, this.callContext(proc));
-        return input ? this.out(input, proc) : undefined;
+        if (!input) return;
+        const inode = socketInode(splitDecoration(first).decoration);
+        if (inode !== undefined && input.kind === 'network-connect' && input.destination.ip && input.outcome !== 'failure') {
+          this.sockets.connected(inode, { ip: input.destination.ip, port: input.destination.port ?? 0 });
+        }
+        return this.out(input, proc);
       }
       case 'sendto':
       case 'sendmsg':
@@ -450,7 +463,7 @@ export class StraceAssembler {
   }
 
   private callContext(proc: Proc): CallContext {
-    return { pid: proc.pid, cwd: proc.cwd, ref: this.ref(proc), ...(this.hardLinks.size > 0 ? { alias: (path: string) => this.hardLinks.get(path) } : {}) };
+    return { pid: proc.pid, cwd: proc.cwd, ref: this.ref(proc), socket: this.describeSocket, ...(this.hardLinks.size > 0 ? { alias: (path: string) => this.hardLinks.get(path) } : {}) };
   }
 
   private ref(proc: Proc): ProcessRef {

@@ -6,7 +6,7 @@ import type { EventInput } from '../../events/build.js';
 import { isSensitivePath } from '../../events/sensitive-paths.js';
 import type { ProcessRef } from '../../events/types.js';
 import { decodeStringArg, decodeStringBytes, splitDecoration } from './line.js';
-import { parseDnsQuestion, parseMessages, parseSocketDecoration, parseSockaddr, type SentMessage, type SocketAddress } from './sockaddr.js';
+import { parseDnsQuestion, parseMessages, parseSocketDecoration, parseSockaddr, type SentMessage, type SocketAddress, type Transport } from './sockaddr.js';
 
 // One complete syscall (an unfinished/resumed pair already joined).
 export interface Call {
@@ -25,6 +25,8 @@ export interface CallContext {
   // the file a path is a hard link to, when the script made that link: a
   // write or read through the link lands in (or comes from) that file
   alias?: (path: string) => string | undefined;
+  // what a socket fd's decoration is (protocol, peer): see sockets.ts
+  socket?: (decoration: string | undefined) => { transport: Transport; peer?: { ip: string; port: number } };
 }
 
 const WRITE_FLAGS = ['O_WRONLY', 'O_RDWR', 'O_CREAT', 'O_TRUNC', 'O_APPEND', 'O_TMPFILE'];
@@ -118,7 +120,7 @@ function decodeOpen(call: Call, ok: boolean, ctx: CallContext): EventInput | und
 export function decodeConnect(call: Call, ctx: CallContext): EventInput | undefined {
   const addr = parseSockaddr(call.args[1] ?? '');
   if (!addr || addr.family === 'other') return undefined;
-  const { transport } = parseSocketDecoration(splitDecoration(call.args[0] ?? '').decoration);
+  const { transport } = describeSocket(call.args[0], ctx);
   const result = call.errno ?? (call.ret === '0' ? 'ok' : call.ret);
   // `= ?`: the process died inside connect(); EINTR/ERESTART*: the attempt goes on
   const pending = call.errno === undefined ? call.ret === '?' : /^(EINPROGRESS|EINTR|ERESTART)/.test(call.errno);
@@ -141,7 +143,7 @@ export function decodeSend(call: Call, ctx: CallContext, udpSeen: Set<string>): 
   const messages: SentMessage[] = call.name === 'sendto'
     ? [{ name: call.args[4], payload: decodeStringBytes(call.args[1] ?? '') }]
     : parseMessages(call.args[1] ?? '');
-  const peer = parseSocketDecoration(splitDecoration(call.args[0] ?? '').decoration);
+  const peer = describeSocket(call.args[0], ctx);
   const reported = new Set<string>(); // resolvers send A and AAAA in one sendmmsg
   const out: EventInput[] = [];
   for (const message of messages) {
@@ -171,6 +173,11 @@ export function decodeSend(call: Call, ctx: CallContext, udpSeen: Set<string>): 
     });
   }
   return out;
+}
+
+function describeSocket(fdArg: string | undefined, ctx: CallContext): { transport: Transport; peer?: { ip: string; port: number } } {
+  const decoration = splitDecoration(fdArg ?? '').decoration;
+  return ctx.socket ? ctx.socket(decoration) : parseSocketDecoration(decoration);
 }
 
 function destination(addr: SocketAddress, cwd: string): { ip?: string; port?: number; address: string } {

@@ -1,4 +1,4 @@
-// Pure parser for one line of `strace -f -ttt -yy -o FILE` output. strace output
+// Pure parser for one line of `strace -f -ttt -y -o FILE` output (and -yy, as in recorded traces). strace output
 // is untrusted text (a script controls the strings in it), so this never throws:
 // anything it does not understand becomes an `unparsed` record.
 
