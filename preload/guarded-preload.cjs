@@ -312,7 +312,10 @@
   }
 
   // Wraps the sync, callback and promise variants of one fs operation.
+  // Names-only mode (under strace) records none of them: strace sees every
+  // file call, and a wrapper costs ~3 us per call (100,000-file flood: +0.6 s).
   function wrapFs(name, describe) {
+    if (namesOnly) return;
     wrap(fs, `${name}Sync`, 'sync', describe);
     wrap(fs, name, 'callback', describe);
     wrap(fs.promises, name, 'promise', describe, `promises.${name}`);
@@ -461,7 +464,7 @@
 
   const ChildProcess = childProcess.ChildProcess;
   const origSpawn = ChildProcess && ChildProcess.prototype.spawn;
-  if (typeof origSpawn === 'function') {
+  if (!namesOnly && typeof origSpawn === 'function') {
     const spawn = function (options) {
       const t = Date.now();
       let fields;
@@ -512,6 +515,7 @@
     return spawnFields(fileArg, args, o);
   }
   function wrapSyncSpawn(name, fieldsOf) {
+    if (namesOnly) return; // strace sees every exec
     const orig = childProcess[name];
     if (typeof orig !== 'function') return;
     const wrapper = function () {

@@ -202,6 +202,15 @@ describe('names-only mode (under strace)', () => {
     const { reader } = readEvents(sb);
     expect(reader.hostnameFor('127.0.0.1')).toBe('localhost');
   });
+
+  it('leaves fs and child_process unwrapped in names mode (strace sees them; a wrapper costs every call), and wraps them otherwise', async () => {
+    const names = await runNode(sb, [fixture('wrapped.js')], { env: { GUARDED_INSTALL_PRELOAD_MODE: 'names' } });
+    expect(names).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(names.stdout)).toEqual({ writeFileSync: false, unlink: false, promisesOpen: false, execSync: false, spawn: false, lookup: true });
+    const full = await runNode(sb, [fixture('wrapped.js')]);
+    expect(full).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(full.stdout)).toEqual({ writeFileSync: true, unlink: true, promisesOpen: true, execSync: true, spawn: true, lookup: true });
+  });
 });
 
 describe('network', () => {
