@@ -47,6 +47,7 @@ export interface RunOptions {
   stdout?: NodeJS.WritableStream & { isTTY?: boolean };
   stderr?: NodeJS.WritableStream & { isTTY?: boolean };
   handleSignals?: boolean; // forward SIGINT/SIGTERM/SIGHUP to npm (the CLI does)
+  cpuPinning?: boolean; // false: never pin a busy script and its strace to one CPU
 }
 
 export interface RunResult {
@@ -202,6 +203,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
     env,
     onEvent,
     places: { home: host.home, tempDirs: host.tempDirs, projectRoot: host.projectRoot },
+    ...(options.cpuPinning === false ? { cpuPinning: false } : {}),
     output: options.json ? { mode: 'stdout-to-stderr' } : progress.interactive ? { mode: 'pipe', write: progress.passthrough } : { mode: 'inherit' },
   });
   const active = supervision;

@@ -56,6 +56,8 @@ export interface ProcStat {
   ppid: number;
   pgrp: number;
   startTicks: number;
+  cpuTicks: number; // utime + stime, every thread's
+  cpu: number; // the CPU it last ran on
 }
 
 export function procStat(pid: number): ProcStat | undefined {
@@ -65,7 +67,11 @@ export function procStat(pid: number): ProcStat | undefined {
   const ppid = Number(f[1]);
   const pgrp = Number(f[2]);
   const startTicks = Number(f[19]);
-  return Number.isFinite(ppid) && Number.isFinite(startTicks) ? { state: f[0] ?? '?', ppid, pgrp, startTicks } : undefined;
+  // f[n - 3] is field n of proc(5): utime 14, stime 15, processor 39
+  const cpuTicks = Number(f[11]) + Number(f[12]);
+  const cpu = Number(f[36]);
+  if (!Number.isFinite(ppid) || !Number.isFinite(startTicks)) return undefined;
+  return { state: f[0] ?? '?', ppid, pgrp, startTicks, cpuTicks: Number.isFinite(cpuTicks) ? cpuTicks : 0, cpu: Number.isInteger(cpu) ? cpu : -1 };
 }
 
 // USER_HZ: what /proc counts start times in (100 on every Linux ABI we run on).

@@ -15,18 +15,25 @@ export class PreloadFeed {
   private sweep: NodeJS.Timeout | undefined;
 
   // emit undefined: hostnames only (strace mode); the records are read, their events dropped
+  private readonly eventsWanted: boolean;
+
   constructor(private readonly runDir: string, scriptFor: (id: string) => LifecycleScript | undefined, emit: ((event: GuardedEvent) => void) | undefined) {
     this.reader = new PreloadReader(runDir, scriptFor, emit ?? (() => {}));
+    this.eventsWanted = emit !== undefined;
   }
 
   start(): void {
-    try {
-      this.watcher = watch(this.runDir, (_type, name) => {
-        if (name?.toString().endsWith('.preload')) this.reader.scan();
-      });
-      this.watcher.on('error', () => this.reader.scan());
-    } catch {
-      // the sweep still reads everything
+    // under strace, names are looked up on demand (hostnameFor reads anew), and
+    // a watch on the run directory would wake us on every line of every trace
+    if (this.eventsWanted) {
+      try {
+        this.watcher = watch(this.runDir, (_type, name) => {
+          if (name?.toString().endsWith('.preload')) this.reader.scan();
+        });
+        this.watcher.on('error', () => this.reader.scan());
+      } catch {
+        // the sweep still reads everything
+      }
     }
     this.sweep = setInterval(() => this.reader.scan(), SWEEP_MS);
     this.sweep.unref();

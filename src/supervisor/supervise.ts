@@ -12,6 +12,7 @@ import { isAlive, isOurs, killOurs, sleep } from './cleanup.js';
 import { spawnNpm, type NpmExit, type NpmOutput } from './npm.js';
 import { PreloadFeed } from './preload-feed.js';
 import { FactDeduper, ProcMode } from './proc-mode.js';
+import { canPin, CpuPinner } from './cpu-pinning.js';
 import { OUTLIVE_GRACE_MS, TraceCollector } from './trace-collector.js';
 import { TreeWatch, type OutsideProcess } from './tree-watch.js';
 import { detectUserShell, type UserShell } from './user-shell.js';
@@ -39,6 +40,8 @@ export interface SuperviseOptions {
   treePollMs?: number;
   // snapshot package.json and named script files before each script runs
   evidence?: boolean;
+  // strace: put a busy single-CPU script and its tracer on one CPU (default on)
+  cpuPinning?: boolean;
 }
 
 export interface OutlivedProcess {
@@ -141,7 +144,7 @@ export function supervise(options: SuperviseOptions): Supervision {
     const killed = new Set(kill(processes.map((p) => p.pid)));
     for (const process of processes) leftoversFromScripts.push({ script, process, killed: killed.has(process.pid) });
     return killed;
-  });
+  }, options.tracer.name === 'strace' && options.cpuPinning !== false && canPin() ? new CpuPinner() : undefined);
   // Node scripts' own account: events under proc, host names under strace
   const preload = options.tracer.name === 'none' ? undefined : new PreloadFeed(runDir, scriptById, options.tracer.name === 'proc' ? emit : undefined);
 

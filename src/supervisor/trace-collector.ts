@@ -1,12 +1,14 @@
 // Follows the run directory the shims write into: one `<id>.meta` per lifecycle
 // script (its identity), `<id>.trace` (strace output, streamed as it is written)
 // and, without a tracer, `<id>.end`. Turns it all into events, live.
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, watch, type FSWatcher } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { buildEvent, scriptAttribution } from '../events/build.js';
 import type { GuardedEvent, LifecycleScript, ProcessRef, TracerName } from '../events/types.js';
 import { StraceAssembler, type SupervisionLookup } from '../tracers/strace/assembler.js';
+import type { CpuPinner } from './cpu-pinning.js';
+import { RunDirFollower } from './run-dir-follower.js';
 import { findTracer, isAlive, isTracerOf, killUntraced, procStat, provenUntraced, tracerOf, type ProcStat } from './cleanup.js';
 
 interface Tail {
@@ -16,6 +18,7 @@ interface Tail {
   offset: number;
   decoder: StringDecoder;
   partial: string;
+  lines: number; // read so far: the trace's rate, for the CPU pinner
   watch: TracerWatch;
 }
 
@@ -75,7 +78,7 @@ export class TraceCollector {
   private readonly tails = new Map<string, Tail>();
   private readonly scriptsById = new Map<string, LifecycleScript>();
   private readonly ended = new Set<string>();
-  private watcher: FSWatcher | undefined;
+  private readonly follower: RunDirFollower;
   private sweep: NodeJS.Timeout | undefined;
   private readonly pendingIds = new Set<string>();
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -90,15 +93,26 @@ export class TraceCollector {
     // processes still running after their script ended (after the grace)
     // returns the pids it ended
     private readonly onLeftovers?: (script: LifecycleScript, processes: ProcessRef[]) => Set<number>,
-  ) {}
+    // puts a busy single-CPU script and its strace on one CPU (cpu-pinning.ts)
+    private readonly pinner?: CpuPinner,
+  ) {
+    this.follower = new RunDirFollower(runDir, (name) => this.onFile(name), () => this.scan());
+  }
 
   start(): void {
-    this.watcher = watch(this.runDir, (_type, filename) => {
-      if (filename) this.onFile(filename.toString());
-    });
-    this.watcher.on('error', () => this.scan());
-    this.sweep = setInterval(() => this.scan(), SWEEP_MS);
+    this.follower.start();
+    this.sweep = setInterval(() => {
+      this.scan();
+      let lines = 0;
+      for (const tail of this.tails.values()) lines += tail.lines;
+      this.follower.sweep(lines, (this.pinner?.pinnedScripts ?? 0) > 0);
+    }, SWEEP_MS);
     this.sweep.unref();
+  }
+
+  // How the traces are followed right now (run-dir-follower.ts).
+  get following(): 'inotify' | 'polling' {
+    return this.follower.mode;
   }
 
   scripts(): LifecycleScript[] {
@@ -129,13 +143,17 @@ export class TraceCollector {
     for (const tail of this.tails.values()) {
       this.readTail(tail);
       this.watchTracer(tail, false);
+      if (!this.pinner) continue;
+      const { tracer, done } = tail.watch;
+      if (done || !tracer) this.pinner.forget(tail.script.id);
+      else this.pinner.observe({ id: tail.script.id, tracer, lines: tail.lines, pids: tail.assembler.liveProcesses().map((p) => p.pid) });
     }
   }
 
   finish(): void {
     this.scan();
     for (const tail of this.tails.values()) this.watchTracer(tail, true);
-    this.watcher?.close();
+    this.follower.finish();
     if (this.sweep) clearInterval(this.sweep);
     for (const timer of this.timers) clearTimeout(timer);
     for (const tail of this.tails.values()) {
@@ -184,7 +202,7 @@ export class TraceCollector {
       return undefined;
     }
     const watch: TracerWatch = { tracePath: join(this.runDir, `${id}.trace`), misses: 0, stopped: 0, stopReported: false, done: false };
-    const tail: Tail = { script, assembler: new StraceAssembler(script, this.emit, this.lookup(watch)), fd, offset: 0, decoder: new StringDecoder('utf8'), partial: '', watch };
+    const tail: Tail = { script, assembler: new StraceAssembler(script, this.emit, this.lookup(watch)), fd, offset: 0, decoder: new StringDecoder('utf8'), partial: '', lines: 0, watch };
     this.tails.set(id, tail);
     this.findTracer(tail);
     return tail;
@@ -306,6 +324,7 @@ export class TraceCollector {
       const text = tail.partial + tail.decoder.write(buf.subarray(0, n));
       const lines = text.split('\n');
       tail.partial = lines.pop() ?? '';
+      tail.lines += lines.length;
       for (const line of lines) tail.assembler.pushLine(line);
       // strace writes its first line once attached: the root names it now
       if (!tail.watch.tracer && tail.assembler.rootPid !== undefined) this.findTracer(tail);

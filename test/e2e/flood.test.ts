@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { canPin } from '../../src/supervisor/cpu-pinning.js';
 import { BIN, REPO_ROOT, freshRunDirs, makeProject, removeTempRoot, runEnv, type TempProject } from './helpers/netns.js';
 
 const RSS_LIMIT_MIB = 200;
@@ -34,11 +35,11 @@ function project(label: string, fixture: string): TempProject {
 }
 
 // guarded-install as a direct child, its peak RSS (VmHWM) sampled from /proc.
-function supervised(p: TempProject, env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string; peakRssMiB: number; report: FloodReport; result: Record<string, number> }> {
+function supervised(p: TempProject, env: NodeJS.ProcessEnv, args: string[] = []): Promise<{ code: number | null; output: string; peakRssMiB: number; report: FloodReport; result: Record<string, number> }> {
   const dirs = freshRunDirs(p.root, 'run');
   const reportPath = join(dirs.base, 'report.json');
   const resultPath = join(dirs.base, 'result.json');
-  const child = spawn(process.execPath, [BIN, 'install', '-C', p.dir, '-q', '--report', reportPath, '--', '--no-audit', '--no-fund', '--offline'], {
+  const child = spawn(process.execPath, [BIN, 'install', '-C', p.dir, '-q', '--report', reportPath, ...args, '--', '--no-audit', '--no-fund', '--offline'], {
     cwd: REPO_ROOT,
     env: runEnv(dirs, { ...env, FLOOD_RESULT: resultPath }),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -112,7 +113,18 @@ describe('floods: the supervisor keeps up, memory stays bounded, the verdict arr
     expect(r.peakRssMiB).toBeLessThanOrEqual(RSS_LIMIT_MIB);
     // no backlog: the trace was consumed while npm ran
     expect(r.report.durationMs - r.report.npm.durationMs).toBeLessThan(5_000);
+    // a busy single-CPU script is put on its tracer's CPU (cpu-pinning.ts)
+    if (canPin()) expect(String(r.result.cpus)).toMatch(/^\d+$/);
   }, 600_000);
+
+  it.skipIf(!canPin())('--no-cpu-pinning: a busy script keeps every CPU, and is still counted in full', async () => {
+    const n = 30_000;
+    const r = await supervised(project('flood-files-unpinned', 'flood-files'), { FLOOD_FILES: String(n) }, ['--no-cpu-pinning']);
+    expect(r.code, r.output).toBe(0);
+    expect(r.result).toMatchObject({ written: n, deleted: n });
+    expect(String(r.result.cpus)).toBe(/Cpus_allowed_list:\s*(\S+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]);
+    expect(activityOf(r.report, 'flood-files').fileWrites?.count).toBe(n + 1);
+  });
 
   it('3,000 short processes: every one seen', async () => {
     const n = 3_000;
