@@ -1,12 +1,18 @@
 #!/usr/bin/env node
 // Flood figures for guarded-install (issue 6): installs each flood fixture
-// (test/fixtures/flood/) three ways and prints what the supervision costs and
+// (test/fixtures/flood/) several ways and prints what the supervision costs and
 // whether it keeps up:
+//   no flood    npm install of the same package with a count of 0 (what the
+//               install costs without the flood)
 //   plain       npm install
-//   traced      the postinstall alone under strace with guarded-install's flags
-//               (what tracing itself costs, no supervisor)
 //   supervised  node bin/guarded-install.js install --report ...
+// these three interleaved for --rounds rounds (medians), then once
+//   traced      the postinstall alone under strace with guarded-install's flags,
+//               tracer and script on one CPU as guarded-install puts a busy
+//               script (what tracing itself costs, no supervisor)
 // Per flood: wall times and the supervised/plain and supervised/traced ratios,
+// what the flood costs the plain install (plain - no flood) against what the
+// supervision costs it (supervised - plain): the goal is supervision <= flood,
 // the events the report counts and the rate the strace pipeline sustained,
 // the supervisor's peak RSS (VmHWM of the guarded-install node process) and CPU
 // time, whether the verdict arrived, and whether the report's counts match what
@@ -23,6 +29,7 @@ import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { median as benchMedian } from './bench.mjs';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(REPO_ROOT, 'bin', 'guarded-install.js');
@@ -43,15 +50,17 @@ Options:
   --procs <n>      processes for the procs flood (default ${FLOODS.procs.count})
   --files <n>      files for the files flood (default ${FLOODS.files.count})
   --conns <n>      connections for the conns flood (default ${FLOODS.conns.count})
+  --rounds <n>     interleaved rounds of no-flood, plain and supervised installs (default 3)
   --events         also write the NDJSON event log in the supervised run
   --no-traced      skip the strace-only run (and the pipeline replay)
+  --no-cpu-pinning run guarded-install with --no-cpu-pinning
   --json <file>    write the figures as JSON
   --keep           keep the temp dir
   -h, --help       show this help
 `;
 
 export function parseFloodArgs(argv) {
-  const opts = { only: Object.keys(FLOODS), counts: Object.fromEntries(Object.entries(FLOODS).map(([k, f]) => [k, f.count])), events: false, traced: true, json: undefined, keep: false, help: false };
+  const opts = { only: Object.keys(FLOODS), counts: Object.fromEntries(Object.entries(FLOODS).map(([k, f]) => [k, f.count])), rounds: 3, events: false, traced: true, pinning: true, json: undefined, keep: false, help: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -67,8 +76,13 @@ export function parseFloodArgs(argv) {
       const n = Number(value());
       if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${arg}: expected a positive integer`);
       opts.counts[arg.slice(2)] = n;
+    } else if (arg === '--rounds') {
+      const n = Number(value());
+      if (!Number.isSafeInteger(n) || n < 1 || n > 100) throw new Error(`${arg}: expected an integer from 1 to 100`);
+      opts.rounds = n;
     } else if (arg === '--events') opts.events = true;
     else if (arg === '--no-traced') opts.traced = false;
+    else if (arg === '--no-cpu-pinning') opts.pinning = false;
     else if (arg === '--json') opts.json = value();
     else if (arg === '--keep') opts.keep = true;
     else throw new Error(`unknown option ${arg}`);
@@ -208,58 +222,103 @@ async function runFlood(name, count, opts, root) {
   const env = (which) => floodEnv(dirs, { [flood.env]: String(count), FLOOD_RESULT: resultFile(which) });
   const row = { flood: name, count, what: flood.what };
 
-  process.stderr.write(`flood ${name}: ${count} ${flood.what}: plain npm install...\n`);
-  reset();
-  const plain = await timed('npm', ['install', ...NPM_ARGS], { cwd: dirs.project, env: env('plain'), log: path.join(base, 'plain.log') });
-  row.plain = { seconds: plain.seconds, exit: plain.code, result: readJson(resultFile('plain')) };
-
   const packageDir = path.join(dirs.project, 'node_modules', info.name);
+  const report = path.join(base, 'report.json');
+  const args = [BIN, 'install', '-q', '--report', report, ...(opts.events ? ['--events', path.join(base, 'events.ndjson')] : []), ...(opts.pinning ? [] : ['--no-cpu-pinning']), '--', ...NPM_ARGS];
+  const runs = { empty: [], plain: [], supervised: [] };
+  const one = {
+    empty: async () => {
+      reset();
+      const r = await timed('npm', ['install', ...NPM_ARGS], { cwd: dirs.project, env: floodEnv(dirs, { [flood.env]: '0', FLOOD_RESULT: resultFile('empty') }), log: path.join(base, 'empty.log') });
+      runs.empty.push({ seconds: r.seconds, exit: r.code });
+    },
+    plain: async () => {
+      reset();
+      const r = await timed('npm', ['install', ...NPM_ARGS], { cwd: dirs.project, env: env('plain'), log: path.join(base, 'plain.log') });
+      runs.plain.push({ seconds: r.seconds, exit: r.code, result: readJson(resultFile('plain')) });
+    },
+    supervised: async () => {
+      reset();
+      rmSync(report, { force: true });
+      const sup = await timed(process.execPath, args, { cwd: dirs.project, env: env('supervised'), sample: true, log: path.join(base, 'supervised.log') });
+      const rep = readJson(report);
+      const script = rep?.packages.find((p) => p.name === info.name)?.scripts.find((s) => s.event === 'postinstall');
+      const result = readJson(resultFile('supervised'));
+      const run = {
+        seconds: sup.seconds,
+        exit: sup.code,
+        peakRssMiB: sup.peakRssMiB,
+        cpuSeconds: sup.cpuSeconds,
+        verdict: rep ? `${rep.verdict} (exit ${rep.exitCode}, max score ${rep.maxScore})` : 'NO REPORT',
+        verdictArrived: rep !== undefined && rep.exitCode === sup.code,
+        events: rep?.events.total,
+        scriptSeconds: script?.durationMs == null ? undefined : script.durationMs / 1000,
+        afterNpmMs: rep ? rep.durationMs - rep.npm.durationMs : undefined,
+        foldedFindings: rep?.packages.find((p) => p.name === info.name)?.foldedFindings,
+        result,
+        counts: compareCounts(name, result, script?.activity),
+      };
+      run.eventsPerSec = run.events && run.scriptSeconds ? run.events / run.scriptSeconds : undefined;
+      runs.supervised.push(run);
+    },
+  };
+  // interleaved, the order reversed every other round: drift hits all three alike
+  const order = ['empty', 'plain', 'supervised'];
+  for (let round = 0; round < opts.rounds; round++) {
+    for (const which of round % 2 === 0 ? order : [...order].reverse()) {
+      process.stderr.write(`flood ${name}: round ${round + 1}/${opts.rounds}: ${which === 'empty' ? 'no flood (count 0)' : which} npm install...\n`);
+      await one[which]();
+    }
+  }
+  const secs = (list) => median(list.map((r) => r.seconds));
+  row.rounds = opts.rounds;
+  row.empty = { seconds: secs(runs.empty), all: runs.empty.map((r) => r.seconds) };
+  row.plain = { seconds: secs(runs.plain), all: runs.plain.map((r) => r.seconds), exit: runs.plain.at(-1).exit, result: runs.plain.at(-1).result };
+  const last = runs.supervised.at(-1);
+  row.supervised = {
+    ...last,
+    seconds: secs(runs.supervised),
+    all: runs.supervised.map((r) => r.seconds),
+    peakRssMiB: Math.max(...runs.supervised.map((r) => r.peakRssMiB ?? 0)),
+    scriptSeconds: median(runs.supervised.map((r) => r.scriptSeconds ?? Number.NaN)),
+    eventsPerSec: median(runs.supervised.map((r) => r.eventsPerSec ?? 0)),
+    verdictArrived: runs.supervised.every((r) => r.verdictArrived),
+  };
+  // every round's counts must match; the first mismatch is the one shown
+  row.counts = runs.supervised.map((r) => r.counts).find((c) => !c.ok) ?? last.counts;
+  row.ratio = row.supervised.seconds / row.plain.seconds;
+  row.floodCost = row.plain.seconds - row.empty.seconds;
+  row.supervisionCost = row.supervised.seconds - row.plain.seconds;
+  row.goalMet = row.supervisionCost <= row.floodCost;
+
   const postinstall = readJson(path.join(packageDir, 'package.json')).scripts.postinstall;
   if (opts.traced) {
     process.stderr.write(`flood ${name}: the postinstall alone, plain...\n`);
     const direct = await timed('/bin/sh', ['-c', postinstall], { cwd: packageDir, env: env('direct'), log: path.join(base, 'direct.log') });
     row.direct = { seconds: direct.seconds, exit: direct.code };
-    process.stderr.write(`flood ${name}: the postinstall alone under strace...\n`);
+    process.stderr.write(`flood ${name}: the postinstall alone under strace, on one CPU...\n`);
     const { straceArgs } = await import(pathToFileURL(path.join(REPO_ROOT, 'dist', 'tracers', 'strace', 'command.js')).href);
     const strace = process.env.GUARDED_INSTALL_STRACE || findOnPath('strace');
     const trace = path.join(base, 'traced.trace');
-    const traced = await timed(strace, [...straceArgs(), '-o', trace, '--', '/bin/sh', '-c', postinstall], { cwd: packageDir, env: env('traced'), log: path.join(base, 'traced.log') });
-    row.traced = { seconds: traced.seconds, exit: traced.code };
+    // unpinned, tracer and tracee wake each other across CPUs: 4-5x slower here
+    const taskset = opts.pinning && os.availableParallelism() > 1 ? findOnPath('taskset') : undefined;
+    const [file, traceArgs] = taskset ? [taskset, ['-c', '0', strace]] : [strace, []];
+    const traced = await timed(file, [...traceArgs, ...straceArgs(), '-o', trace, '--', '/bin/sh', '-c', postinstall], { cwd: packageDir, env: env('traced'), log: path.join(base, 'traced.log') });
+    row.traced = { seconds: traced.seconds, exit: traced.code, pinned: taskset !== undefined };
     process.stderr.write(`flood ${name}: replaying the trace through the pipeline...\n`);
     row.pipeline = await replay(trace, packageDir, info.name);
     if (!opts.keep) rmSync(trace, { force: true });
   }
-
-  process.stderr.write(`flood ${name}: supervised (guarded-install)...\n`);
-  reset();
-  const report = path.join(base, 'report.json');
-  const args = [BIN, 'install', '-q', '--report', report, ...(opts.events ? ['--events', path.join(base, 'events.ndjson')] : []), '--', ...NPM_ARGS];
-  const sup = await timed(process.execPath, args, { cwd: dirs.project, env: env('supervised'), sample: true, log: path.join(base, 'supervised.log') });
-  const rep = readJson(report);
-  const script = rep?.packages.find((p) => p.name === info.name)?.scripts.find((s) => s.event === 'postinstall');
-  const result = readJson(resultFile('supervised'));
-  row.supervised = {
-    seconds: sup.seconds,
-    exit: sup.code,
-    peakRssMiB: sup.peakRssMiB,
-    cpuSeconds: sup.cpuSeconds,
-    verdict: rep ? `${rep.verdict} (exit ${rep.exitCode}, max score ${rep.maxScore})` : 'NO REPORT',
-    verdictArrived: rep !== undefined && rep.exitCode === sup.code,
-    events: rep?.events.total,
-    scriptSeconds: script?.durationMs == null ? undefined : script.durationMs / 1000,
-    afterNpmMs: rep ? rep.durationMs - rep.npm.durationMs : undefined,
-    foldedFindings: rep?.packages.find((p) => p.name === info.name)?.foldedFindings,
-    result,
-  };
-  row.supervised.eventsPerSec = row.supervised.events && row.supervised.scriptSeconds ? row.supervised.events / row.supervised.scriptSeconds : undefined;
-  row.counts = compareCounts(name, result, script?.activity);
-  row.ratio = sup.seconds / plain.seconds;
   // the script's own time: under the supervisor vs under strace alone
   if (row.traced && row.supervised.scriptSeconds) row.ratioTraced = row.supervised.scriptSeconds / row.traced.seconds;
   return row;
 }
 
-const f1 = (n) => (n === undefined ? '-' : n.toFixed(1));
+const f1 = (n) => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(1));
+const f2 = (n) => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(2));
+
+// a run without a figure (no report) is left out
+const median = (values) => benchMedian(values.filter((v) => !Number.isNaN(v)));
 const int = (n) => (n === undefined ? '-' : Math.round(n).toLocaleString('en-US'));
 
 function print(rows) {
@@ -269,8 +328,11 @@ function print(rows) {
     const s = r.supervised;
     out.push('');
     out.push(`${r.flood}: ${int(r.count)} ${r.what}`);
-    out.push(`  install     plain ${f1(r.plain.seconds)} s | supervised ${f1(s.seconds)} s | supervised/plain ${r.ratio.toFixed(2)}`);
-    if (r.traced) out.push(`  script      alone ${f1(r.direct.seconds)} s | under strace alone ${f1(r.traced.seconds)} s (x${(r.traced.seconds / r.direct.seconds).toFixed(2)}) | under the supervisor ${f1(s.scriptSeconds)} s${r.ratioTraced ? ` (supervised/strace-alone ${r.ratioTraced.toFixed(2)})` : ''}`);
+    const all = (list) => list.map(f2).join(', ');
+    out.push(`  install     medians of ${r.rounds}: no flood ${f2(r.empty.seconds)} s | plain ${f2(r.plain.seconds)} s | supervised ${f2(s.seconds)} s | supervised/plain ${r.ratio.toFixed(2)}`);
+    out.push(`              (no flood ${all(r.empty.all)} | plain ${all(r.plain.all)} | supervised ${all(s.all)})`);
+    out.push(`  cost        the flood adds ${f2(r.floodCost)} s to the plain install; supervision adds ${f2(r.supervisionCost)} s to it: ${r.goalMet ? 'goal met' : 'GOAL NOT MET'} (supervision <= flood)`);
+    if (r.traced) out.push(`  script      alone ${f1(r.direct.seconds)} s | under strace alone${r.traced.pinned ? ' (one CPU)' : ''} ${f1(r.traced.seconds)} s (x${(r.traced.seconds / r.direct.seconds).toFixed(2)}) | under the supervisor ${f1(s.scriptSeconds)} s${r.ratioTraced ? ` (supervised/strace-alone ${r.ratioTraced.toFixed(2)})` : ''}`);
     out.push(`  events      ${int(s.events)} in the report, ${int(s.eventsPerSec)}/s sustained over the script's ${f1(s.scriptSeconds)} s; report written ${int(s.afterNpmMs)} ms after npm exited`);
     if (r.pipeline) out.push(`  pipeline    replay of the strace output: ${int(r.pipeline.lines)} lines, ${int(r.pipeline.events)} events in ${f1(r.pipeline.seconds)} s = ${int(r.pipeline.linesPerSec)} lines/s, ${int(r.pipeline.eventsPerSec)} events/s (${f1(r.pipeline.ndjsonMiB)} MiB of NDJSON)`);
     out.push(`  supervisor  peak RSS ${f1(s.peakRssMiB)} MiB (VmHWM; target <= ${RSS_TARGET_MIB}) | CPU ${f1(s.cpuSeconds)} s`);
