@@ -99,7 +99,8 @@ export class LineFuzzer {
     const cwd = `/tmp/${this.pick(['w', 'a b', 'd>r'])}`;
     const fd = 3 + this.int(20);
     const port = this.int(65536);
-    switch (this.int(16)) {
+    const inode = this.int(9_999_999);
+    switch (this.int(19)) {
       case 0: {
         const p = this.path();
         const flags = this.pick(FLAGS);
@@ -138,6 +139,16 @@ export class LineFuzzer {
         return `${this.head()}${this.pick([`+++ exited with ${this.int(256)} +++`, `+++ killed by ${this.pick(SIGNALS)}${this.rng() < 0.2 ? ' (core dumped)' : ''} +++`, `+++ superseded by execve in pid ${this.pid()} +++`, '--- SIGCHLD {si_signo=SIGCHLD} ---'])}`;
       case 14:
         return `${this.head()}${this.pick(['openat', 'execve', 'connect', 'clone'])}(${this.rng() < 0.5 ? `AT_FDCWD${this.deco(cwd)}, "${straceQuote(this.path())}", O_RDONLY` : ''} ${this.pick(['<unfinished ...>', `<pid changed to ${this.pid()} ...>`])}`;
+      // -y, as guarded-install runs strace: sockets are `socket:[inode]`, and
+      // socket() says what each one is
+      case 15:
+        return `${this.head()}socket(${this.pick(['AF_INET', 'AF_INET6', 'AF_UNIX', 'AF_NETLINK'])}, ${this.pick(['SOCK_STREAM', 'SOCK_DGRAM|SOCK_CLOEXEC|SOCK_NONBLOCK', 'SOCK_RAW'])}, ${this.pick(['IPPROTO_IP', 'IPPROTO_TCP', 'IPPROTO_UDP', '0'])}) = ${this.rng() < 0.9 ? `${fd}<socket:[${inode}]>` : '-1 EMFILE (Too many open files)'}`;
+      case 16:
+        return `${this.head()}connect(${fd}<socket:[${inode}]>, {sa_family=AF_INET, sin_port=htons(${port}), sin_addr=inet_addr("127.0.0.${this.int(256)}")}, 16) = ${this.pick(['0', '-1 EINPROGRESS (Operation now in progress)', '-1 ECONNREFUSED (Connection refused)'])}`;
+      case 17: {
+        const q = dnsQuery(this.pick(['example.com', 'y.test']));
+        return `${this.head()}sendto(${fd}<socket:[${inode}]>, "${quoteBytes(q)}", ${q.length}, MSG_NOSIGNAL, {sa_family=AF_INET, sin_port=htons(53), sin_addr=inet_addr("127.0.0.53")}, 16) = ${q.length}`;
+      }
       default:
         return `${this.head()}<... ${this.pick(['openat', 'execve', 'connect', 'clone', 'execveat'])} resumed>${this.pick([')', ', child_tidptr=0x1)', ' <unfinished ...>)'])} = ${this.pick(['0', '?', '? <unavailable>', '? ERESTARTSYS (To be restarted if SA_RESTART is set)', `${this.pid()}`, '-1 (errno 18446744073709551359)'])}`;
     }
