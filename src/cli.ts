@@ -1,5 +1,6 @@
 // Command line: parse argv, call run() or analyze(), turn the outcome into an
 // exit code. Everything after `--` goes to npm untouched.
+import { constants } from 'node:os';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { EXIT, GuardedInstallError } from './errors.js';
 import type { RunOptions } from './run.js';
@@ -159,11 +160,12 @@ async function execute(job: Job): Promise<CliOutcome> {
   return { exitCode: result.exitCode };
 }
 
-export async function main(argv: string[]): Promise<CliOutcome> {
+// heldSignals: what the launcher caught while the modules loaded (bin/)
+export async function main(argv: string[], launcher: { heldSignals?: () => NodeJS.Signals[] } = {}): Promise<CliOutcome> {
   const { own, npm } = splitNpmArgs(argv);
   let job: Job | undefined;
   try {
-    buildProgram(npm, (j) => (job = j)).parse(own, { from: 'user' });
+    buildProgram(npm, (j) => (job = j.kind === 'run' && launcher.heldSignals ? { kind: 'run', options: { ...j.options, heldSignals: launcher.heldSignals } } : j)).parse(own, { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError) {
       const ok = error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help';
@@ -172,6 +174,9 @@ export async function main(argv: string[]): Promise<CliOutcome> {
     throw error;
   }
   if (!job) return { exitCode: EXIT.usage };
+  // only an install holds on to early signals; anything else stops by them now
+  const early = job.kind === 'run' ? undefined : launcher.heldSignals?.()[0];
+  if (early) return { exitCode: 128 + (constants.signals[early] ?? 0), signal: early };
   try {
     return await execute(job);
   } catch (error) {

@@ -47,6 +47,9 @@ export interface RunOptions {
   stdout?: NodeJS.WritableStream & { isTTY?: boolean };
   stderr?: NodeJS.WritableStream & { isTTY?: boolean };
   handleSignals?: boolean; // forward SIGINT/SIGTERM/SIGHUP to npm (the CLI does)
+  // signals that arrived before run() (while the modules loaded): handed over
+  // once our handlers are in, and treated as if they came then
+  heldSignals?: () => NodeJS.Signals[];
   cpuPinning?: boolean; // false: never pin a busy script and its strace to one CPU
 }
 
@@ -124,7 +127,10 @@ export async function run(options: RunOptions): Promise<RunResult> {
   const releaseSignals = (): void => {
     if (options.handleSignals) for (const s of signals) process.off(s, onSignal);
   };
-  if (options.handleSignals) for (const s of signals) process.on(s, onSignal);
+  if (options.handleSignals) {
+    for (const s of signals) process.on(s, onSignal);
+    for (const s of options.heldSignals?.() ?? []) onSignal(s);
+  }
   let tracer: Awaited<ReturnType<typeof chooseTracer>>;
   try {
     tracer = await chooseTracer(env, options.requireTracer ?? options.tracer ?? 'auto', options.requireTracer ? '--require-tracer' : '--tracer');

@@ -87,3 +87,24 @@ describe('main: configuration errors name what is wrong', () => {
     expect(text).toContain('/nonexistent/events.ndjson: no such file');
   });
 });
+
+describe('main: signals the launcher held while the modules loaded', () => {
+  it('anything but an install stops by the first one at once (exit 128+n), without running', async () => {
+    let taken = 0;
+    const heldSignals = (): NodeJS.Signals[] => {
+      taken++;
+      return ['SIGTERM', 'SIGINT'];
+    };
+    const outcome = await main(['analyze', '/nonexistent/events.ndjson'], { heldSignals });
+    expect(outcome).toEqual({ exitCode: 143, signal: 'SIGTERM' });
+    expect(taken).toBe(1);
+  });
+
+  it('none held: the command runs as usual', async () => {
+    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const outcome = await main(['analyze', '/nonexistent/events.ndjson'], { heldSignals: () => [] });
+    vi.restoreAllMocks();
+    expect(outcome.signal).toBeUndefined();
+    expect(outcome.exitCode).not.toBe(0);
+  });
+});

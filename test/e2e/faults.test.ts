@@ -92,7 +92,25 @@ async function finish(s: Started, npm?: number): Promise<Ended> {
 
 const signalsIn = (r: Report | undefined): string[] => (r?.timeline ?? []).filter((t) => t.type === 'signal').map((t) => t.detail ?? '');
 
+const SLOW_LOAD = join(REPO_ROOT, 'test', 'fixtures', 'faults', 'slow-load', 'register.mjs');
+
 describe('signals to guarded-install at every stage (private network namespace)', () => {
+  it.each(SIGNALS)('%s while guarded-install\'s own modules load: held, npm is ended as it starts, the report has the signal', async (sig) => {
+    const p = project(`loading-${sig}`, ['sleeper-dep']);
+    const marker = join(p.root, `loading-${sig}`);
+    // a module hook holds dist/cli.js's load for 1.5 s, after the launcher started
+    const s = start(p, 'run', { NODE_OPTIONS: `--import=${SLOW_LOAD}`, SLOW_LOAD_MARKER: marker });
+    await waitFor('dist/cli.js loading', () => existsSync(marker), 20_000, 10);
+    process.kill(s.gi, sig);
+    const end = await finish(s);
+    console.log(`[e2e faults loading ${sig}] ${end.exit}, report ${end.report ? 'written' : 'none'}`);
+    expect(end.exit).toBe(sig);
+    expect(existsSync(join(p.dir, 'node_modules'))).toBe(false);
+    expect(end.report, 'no report').toBeDefined();
+    expect(signalsIn(end.report)).toEqual([sig]);
+    expect(end.left).toEqual([]);
+  });
+
   it.each(SIGNALS)('%s before npm starts: npm is ended as it starts, the report has the signal, nothing is left', async (sig) => {
     const p = project(`before-${sig}`, ['sleeper-dep']);
     // a slow tracer probe holds guarded-install before it spawns npm
