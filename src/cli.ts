@@ -63,7 +63,7 @@ function installCommand(name: 'install' | 'ci', npm: string[], onRun: (o: RunOpt
     .addOption(new Option('--no-kill', 'audit mode: report, do not kill (the build still fails)'))
     .addOption(new Option('--tracer <tracer>', 'strace (ptrace, sees every syscall), proc (no ptrace: /proc polling, Node preload, file watching), or auto: strace where it works, else proc').choices(['auto', 'strace', 'proc']).default('auto').env('GUARDED_INSTALL_TRACER'))
     .addOption(new Option('--require-tracer <tracer>', 'use this tracer and fail (exit 2) if it cannot run').choices(['strace', 'proc']).env('GUARDED_INSTALL_REQUIRE_TRACER'))
-    .addOption(new Option('--no-cpu-pinning', 'strace: never move a busy script and its tracer onto one CPU (they are moved only while the script keeps one CPU busy; see README, Performance)'))
+    .addOption(new Option('--no-cpu-pinning', 'strace: never move a busy script and its tracer onto one CPU (they are moved only while the script keeps one CPU busy; see README, How it works)'))
     .addOption(new Option('-q, --quiet', 'no progress or summary on stderr'))
     .addHelpText('after', EXIT_HELP)
     .action((opts: ScoringFlags & { events?: string; report?: string; sarif?: string; github?: boolean; json?: boolean; kill: boolean; cpuPinning: boolean; tracer: 'auto' | 'strace' | 'proc'; requireTracer?: 'strace' | 'proc'; quiet?: boolean }) => {

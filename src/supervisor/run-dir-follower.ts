@@ -71,13 +71,15 @@ export class RunDirFollower {
     this.poll = undefined;
   }
 
-  private readDir(): void {
+  // Every file of the run directory to onFile; false if it cannot be read.
+  readDir(): boolean {
     let names: string[];
     try {
       names = readdirSync(this.runDir);
     } catch {
-      return;
+      return false;
     }
     for (const name of names) this.onFile(name);
+    return true;
   }
 }

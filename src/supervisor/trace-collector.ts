@@ -133,13 +133,7 @@ export class TraceCollector {
 
   // Read everything written so far, and check each tracer is still at work.
   scan(): void {
-    let names: string[];
-    try {
-      names = readdirSync(this.runDir);
-    } catch {
-      return;
-    }
-    for (const name of names) this.onFile(name);
+    if (!this.follower.readDir()) return;
     for (const tail of this.tails.values()) {
       this.readTail(tail);
       this.watchTracer(tail, false);

@@ -6,13 +6,13 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { GuardedEvent } from '../../src/events/types.js';
 import { procStat } from '../../src/supervisor/cleanup.js';
 import { CpuPinner, decidePinning, PINNING, type PinInput } from '../../src/supervisor/cpu-pinning.js';
 import { TraceCollector } from '../../src/supervisor/trace-collector.js';
-import { findOnPath, straceArgs } from '../../src/tracers/strace/command.js';
+import { findOnPath } from '../../src/tracers/strace/command.js';
+import { spawnShim, strace } from './shim.js';
 
 const base: PinInput = { cpuCount: 2, elapsedMs: 300, lines: 3_000, usage: [], tooMany: false, pinnedCpu: undefined, holdOff: false };
 const busy = (pid: number, share: number, cpu = 1) => ({ pid, share, cpu });
@@ -73,8 +73,6 @@ describe('CpuPinner', () => {
   });
 });
 
-const SHIM_PATH = fileURLToPath(new URL('../../shim/script-shell.sh', import.meta.url));
-const strace = findOnPath('strace');
 const taskset = findOnPath('taskset');
 const canPin = strace !== undefined && taskset !== undefined && availableParallelism() >= 2;
 
@@ -111,21 +109,7 @@ describe.skipIf(!canPin)('a hot script under shim + strace + collector', () => {
     // hot: one shell opening a file in a loop (a builtin: no fork, one traced
     // openat each); then, on `go`, two CPU-bound loops and no syscalls at all
     const script = 'while [ ! -e go ]; do : > f; done; (while :; do :; done) & while :; do :; done';
-    const child = spawn(SHIM_PATH, ['-c', script], {
-      cwd: pkgDir,
-      stdio: 'ignore',
-      env: {
-        PATH: process.env.PATH,
-        GUARDED_INSTALL_RUN_DIR: runDir,
-        GUARDED_INSTALL_SHIM_TRACER: 'strace',
-        GUARDED_INSTALL_STRACE: strace ?? '',
-        GUARDED_INSTALL_STRACE_ARGS: straceArgs().join(' '),
-        npm_package_name: 'hot-pkg',
-        npm_package_version: '1.0.0',
-        npm_lifecycle_event: 'postinstall',
-        npm_package_json: join(pkgDir, 'package.json'),
-      },
-    });
+    const child = spawnShim({ runDir, pkgDir, script, pkg: { name: 'hot-pkg', version: '1.0.0' } });
     const shell = child.pid ?? -1;
     const ours = new Set<number>([shell]);
     cleanups.push(() => {

@@ -1,35 +1,17 @@
 // The shim (what npm runs) and the collector (what follows it) together,
 // without npm: the shim's identity record and trace must become attributed events.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { GuardedEvent } from '../../src/events/types.js';
-import { SHIM_PATH } from '../../src/supervisor/supervise.js';
 import { parseMeta, TraceCollector } from '../../src/supervisor/trace-collector.js';
-import { findOnPath, straceArgs } from '../../src/tracers/strace/command.js';
+import { spawnShim, strace } from './shim.js';
 
-const strace = findOnPath('strace');
 
 function runShim(runDir: string, tracer: 'strace' | 'none', script: string, pkgDir: string): Promise<number | null> {
   return new Promise((resolve) => {
-    const child = spawn(SHIM_PATH, ['-c', script], {
-      cwd: pkgDir,
-      stdio: 'ignore',
-      env: {
-        PATH: process.env.PATH,
-        GUARDED_INSTALL_RUN_DIR: runDir,
-        GUARDED_INSTALL_SHIM_TRACER: tracer,
-        GUARDED_INSTALL_STRACE: strace ?? '',
-        GUARDED_INSTALL_STRACE_ARGS: straceArgs().join(' '),
-        npm_package_name: '@scope/pkg',
-        npm_package_version: '1.2.3',
-        npm_lifecycle_event: 'postinstall',
-        npm_package_json: join(pkgDir, 'package.json'),
-      },
-    });
-    child.on('exit', (code) => resolve(code));
+    spawnShim({ runDir, pkgDir, script, tracer, pkg: { name: '@scope/pkg', version: '1.2.3' } }).on('exit', (code) => resolve(code));
   });
 }
 

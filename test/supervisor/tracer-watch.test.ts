@@ -2,38 +2,19 @@
 // tested for (ptrace). The collector must say so, attributed to the script, and
 // leave nothing running that it can no longer see. Shim + strace + collector,
 // without npm.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { GuardedEvent, TracerNoticeEvent } from '../../src/events/types.js';
 import { TraceCollector } from '../../src/supervisor/trace-collector.js';
-import { findOnPath, straceArgs } from '../../src/tracers/strace/command.js';
+import { findOnPath } from '../../src/tracers/strace/command.js';
+import { spawnShim, strace } from './shim.js';
 
-const SHIM_PATH = fileURLToPath(new URL('../../shim/script-shell.sh', import.meta.url));
-const strace = findOnPath('strace');
 const python = findOnPath('python3');
 
 function runShim(runDir: string, script: string, pkgDir: string): { pid: number; exit: Promise<number | null> } {
-  const child = spawn(SHIM_PATH, ['-c', script], {
-    cwd: pkgDir,
-    stdio: 'ignore',
-    env: {
-      PATH: process.env.PATH,
-      GUARDED_INSTALL_RUN_DIR: runDir,
-      // the shim's tracer switch (older and newer name)
-      GUARDED_INSTALL_TRACER: 'strace',
-      GUARDED_INSTALL_SHIM_TRACER: 'strace',
-      GUARDED_INSTALL_STRACE: strace ?? '',
-      GUARDED_INSTALL_STRACE_ARGS: straceArgs().join(' '),
-      npm_package_name: 'hostile-pkg',
-      npm_package_version: '6.6.6',
-      npm_lifecycle_event: 'postinstall',
-      npm_package_json: join(pkgDir, 'package.json'),
-    },
-  });
+  const child = spawnShim({ runDir, pkgDir, script, pkg: { name: 'hostile-pkg', version: '6.6.6' } });
   return { pid: child.pid ?? -1, exit: new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? -1 : null)))) };
 }
 
